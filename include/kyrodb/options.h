@@ -1,0 +1,66 @@
+// Options: how a Store is opened. Every field has a production default; the
+// server fills them from flags and KYRODB_* variables (src/config/).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace prometheus {
+class Registry;
+}
+
+namespace kyrodb {
+
+class FileSystem;
+
+// When a write is made durable before it is acknowledged (SPEC §4).
+enum class FsyncPolicy {
+  kData,      // fdatasync once per group-commit batch, before acknowledging (default)
+  kAlways,    // fsync (data + metadata) once per batch, before acknowledging
+  kInterval,  // acknowledge at once, fdatasync every fsync_interval_ms (may lose that window)
+  kNone,      // never sync; the OS decides (may lose anything not yet written back)
+};
+
+std::string_view FsyncPolicyName(FsyncPolicy policy);
+// Parses "data" | "always" | "interval" | "none". Returns false on anything else.
+bool ParseFsyncPolicy(std::string_view text, FsyncPolicy* out);
+
+struct Options {
+  // Directory holding snapshot.bin, wal.* and index-rmi.bin. Created if missing.
+  std::string data_dir = "./data";
+
+  FsyncPolicy fsync_policy = FsyncPolicy::kData;
+  uint32_t fsync_interval_ms = 10;
+
+  // A WAL segment is closed and a new one started once it passes this size.
+  uint64_t wal_segment_bytes = 64ull << 20;
+
+  // Largest value accepted by Put (bytes).
+  size_t max_value_bytes = 1u << 20;
+
+  // Largest number of bytes one group-commit batch writes before syncing.
+  size_t max_batch_bytes = 4u << 20;
+
+  // A background checkpoint (snapshot + index rebuild) starts when the delta
+  // holds this many entries. 0 disables the automatic trigger.
+  size_t rebuild_delta_entries = 1u << 20;
+
+  // Automatic compaction when the live WAL passes this many bytes (0 = off).
+  uint64_t compact_wal_bytes = 512ull << 20;
+
+  // Router bits for the learned index's first stage (see src/index/).
+  uint32_t rmi_router_bits = 16;
+
+  // Touch the index and mapped snapshot pages at start.
+  bool warm_on_start = false;
+
+  // Where I/O goes; nullptr means PosixFileSystem(). Not owned.
+  FileSystem* fs = nullptr;
+
+  // Where the engine registers its metric families; nullptr means none. Not owned.
+  prometheus::Registry* registry = nullptr;
+};
+
+}  // namespace kyrodb

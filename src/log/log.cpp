@@ -1,0 +1,46 @@
+#include "log/log.h"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace kyrodb::log {
+
+bool IsValidLevel(std::string_view level) {
+  static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  for (auto l : kLevels) {
+    if (l == level) return true;
+  }
+  return false;
+}
+
+bool Init(std::string_view level) {
+  if (!IsValidLevel(level)) return false;
+  auto logger = spdlog::stdout_logger_mt("kyrodb");
+  // %v is always a JSON fragment built by Write(), never raw text.
+  logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
+  logger->set_level(spdlog::level::from_str(std::string(level)));
+  logger->flush_on(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+  spdlog::flush_every(std::chrono::seconds(1));
+  return true;
+}
+
+bool Enabled(spdlog::level::level_enum level) { return spdlog::default_logger_raw()->should_log(level); }
+
+void Write(spdlog::level::level_enum level, std::string_view event, const nlohmann::json& fields) {
+  auto* logger = spdlog::default_logger_raw();
+  if (!logger->should_log(level)) return;
+  nlohmann::json line = nlohmann::json::object();
+  line["msg"] = event;
+  if (fields.is_object()) {
+    for (auto it = fields.begin(); it != fields.end(); ++it) line[it.key()] = it.value();
+  }
+  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // Strip the outer braces: the pattern supplies them around ts and level.
+  std::string_view inner(text);
+  inner.remove_prefix(1);
+  inner.remove_suffix(1);
+  logger->log(level, "{}", inner);
+}
+
+}  // namespace kyrodb::log
