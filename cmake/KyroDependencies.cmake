@@ -3,7 +3,7 @@
 find_package(Threads REQUIRED)
 find_package(Boost 1.74 REQUIRED)              # header-only: Asio, Beast, CRC
 find_package(nlohmann_json 3.11 REQUIRED)
-find_package(prometheus-cpp 1.0 REQUIRED COMPONENTS core)
+find_package(prometheus-cpp REQUIRED COMPONENTS core)  # Debian 12: 1.0.1, no version file
 find_package(spdlog 1.10 REQUIRED)
 # Debian's xsimd package config links a target named xtl: find it first.
 find_package(xtl REQUIRED)
