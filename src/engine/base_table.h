@@ -1,0 +1,45 @@
+// BaseTable: the immutable, indexed part of a generation — one snapshot and
+// the learned index over its keys. Readers share it through the generation
+// pointer; it is freed when the last reader lets go.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "engine/snapshot.h"
+#include "kyrodb/store.h"
+
+namespace kyrodb {
+namespace index {
+class Rmi;
+}
+
+class BaseTable {
+ public:
+  static constexpr size_t kNotFound = ~size_t{0};
+
+  BaseTable(std::shared_ptr<const Snapshot> snapshot, std::shared_ptr<const index::Rmi> index, uint64_t generation);
+  ~BaseTable();
+
+  // Position of `key` in the snapshot, or kNotFound. Lock-free, exact.
+  size_t Find(uint64_t key) const;
+  // First position whose key is >= `key` (count() when none).
+  size_t LowerBound(uint64_t key) const;
+
+  const Snapshot& snapshot() const { return *snapshot_; }
+  const std::shared_ptr<const Snapshot>& snapshot_ptr() const { return snapshot_; }
+  const index::Rmi* index() const { return index_.get(); }
+  uint64_t generation() const { return generation_; }
+  size_t count() const { return snapshot_->count(); }
+
+  // Touches the index and reads the mapped snapshot ahead.
+  void Warm() const;
+
+ private:
+  std::shared_ptr<const Snapshot> snapshot_;
+  std::shared_ptr<const index::Rmi> index_;
+  uint64_t generation_;
+};
+
+}  // namespace kyrodb

@@ -1,0 +1,134 @@
+#include "engine/memtable.h"
+
+#include <cstring>
+#include <new>
+
+namespace kyrodb {
+
+struct MemTable::Node {
+  uint64_t key;
+  std::atomic<const Version*> latest;
+  int height;
+
+  // The tower of `height` links sits right behind the node in the arena.
+  std::atomic<Node*>* links() { return reinterpret_cast<std::atomic<Node*>*>(this + 1); }
+  const std::atomic<Node*>* links() const { return reinterpret_cast<const std::atomic<Node*>*>(this + 1); }
+  Node* Next(int level) const { return links()[level].load(std::memory_order_acquire); }
+  void SetNext(int level, Node* n) { links()[level].store(n, std::memory_order_release); }
+};
+static_assert(sizeof(MemTable::Node) % alignof(std::atomic<MemTable::Node*>) == 0);
+
+namespace {
+constexpr size_t kBlockSize = 1 << 20;
+}
+
+MemTable::MemTable() : head_(NewNode(0, kMaxHeight)) {}
+
+MemTable::~MemTable() = default;
+
+char* MemTable::Allocate(size_t bytes) {
+  bytes = (bytes + 7) & ~size_t{7};  // keep every object 8-byte aligned
+  if (bytes > alloc_left_) {
+    // Large values get a block of their own so the current block's tail is not wasted.
+    const size_t block = bytes > kBlockSize / 4 ? bytes : kBlockSize;
+    blocks_.push_back(std::make_unique<char[]>(block));
+    memory_.fetch_add(block, std::memory_order_relaxed);
+    if (block != kBlockSize) return blocks_.back().get();
+    alloc_ptr_ = blocks_.back().get();
+    alloc_left_ = block;
+  }
+  char* p = alloc_ptr_;
+  alloc_ptr_ += bytes;
+  alloc_left_ -= bytes;
+  return p;
+}
+
+MemTable::Node* MemTable::NewNode(uint64_t key, int height) {
+  const size_t bytes = sizeof(Node) + sizeof(std::atomic<Node*>) * static_cast<size_t>(height);
+  char* mem = Allocate(bytes);
+  Node* n = new (mem) Node;
+  n->key = key;
+  n->latest.store(nullptr, std::memory_order_relaxed);
+  n->height = height;
+  for (int i = 0; i < height; ++i) new (&n->links()[i]) std::atomic<Node*>(nullptr);
+  return n;
+}
+
+int MemTable::RandomHeight() {
+  int height = 1;
+  while (height < kMaxHeight && (rng_() & 3) == 0) ++height;  // branching factor 4
+  return height;
+}
+
+MemTable::Node* MemTable::FindGreaterOrEqual(uint64_t key, Node** prev) const {
+  Node* x = head_;
+  int level = max_height_.load(std::memory_order_relaxed) - 1;
+  for (;;) {
+    Node* next = x->Next(level);
+    if (next != nullptr && next->key < key) {
+      x = next;
+    } else {
+      if (prev != nullptr) prev[level] = x;
+      if (level == 0) return next;
+      --level;
+    }
+  }
+}
+
+void MemTable::Apply(uint64_t key, uint64_t offset, bool deleted, std::string_view value) {
+  Node* prev[kMaxHeight];
+  Node* node = FindGreaterOrEqual(key, prev);
+  if (node == nullptr || node->key != key) {
+    const int height = RandomHeight();
+    const int cur = max_height_.load(std::memory_order_relaxed);
+    if (height > cur) {
+      for (int i = cur; i < height; ++i) prev[i] = head_;
+      // Readers that see the new height before the links find nullptr at the
+      // upper levels of head_ and simply drop down: benign.
+      max_height_.store(height, std::memory_order_relaxed);
+    }
+    node = NewNode(key, height);
+    for (int i = 0; i < height; ++i) {
+      node->links()[i].store(prev[i]->Next(i), std::memory_order_relaxed);
+      prev[i]->SetNext(i, node);
+    }
+    keys_.fetch_add(1, std::memory_order_relaxed);
+  }
+  char* mem = Allocate(sizeof(Version) + value.size());
+  auto* v = new (mem) Version;
+  v->offset = offset;
+  v->prev = node->latest.load(std::memory_order_relaxed);
+  v->size = static_cast<uint32_t>(value.size());
+  v->deleted = deleted;
+  if (!value.empty()) std::memcpy(mem + sizeof(Version), value.data(), value.size());
+  node->latest.store(v, std::memory_order_release);
+  entries_.fetch_add(1, std::memory_order_relaxed);
+  max_offset_.store(offset, std::memory_order_release);
+}
+
+namespace {
+const MemTable::Version* NewestAtOrBelow(const MemTable::Version* v, uint64_t max_offset) {
+  while (v != nullptr && v->offset > max_offset) v = v->prev;
+  return v;
+}
+}  // namespace
+
+const MemTable::Version* MemTable::Get(uint64_t key, uint64_t max_offset) const {
+  Node* node = FindGreaterOrEqual(key, nullptr);
+  if (node == nullptr || node->key != key) return nullptr;
+  return NewestAtOrBelow(node->latest.load(std::memory_order_acquire), max_offset);
+}
+
+void MemTable::Iterator::SeekToFirst() { node_ = table_->head_->Next(0); }
+
+void MemTable::Iterator::Seek(uint64_t key) { node_ = table_->FindGreaterOrEqual(key, nullptr); }
+
+void MemTable::Iterator::Next() { node_ = node_->Next(0); }
+
+uint64_t MemTable::Iterator::key() const { return node_->key; }
+
+const MemTable::Version* MemTable::Iterator::VersionAt(uint64_t max_offset) const {
+  return NewestAtOrBelow(node_->latest.load(std::memory_order_acquire), max_offset);
+}
+
+}  // namespace kyrodb

@@ -1,0 +1,99 @@
+// MemTable: the delta of recent writes not yet folded into the indexed base.
+//
+// A skip list ordered by key with one writer (the group-commit thread) and any
+// number of lock-free readers, in the manner of LevelDB's memtable: nodes and
+// values live in an arena that is freed only with the whole table, links are
+// published with release stores, so a reader sees a node only once it is
+// complete. Written by hand because no Debian-packaged library offers a
+// single-writer, wait-free-read ordered map, and reads must not take a lock.
+//
+// Each key keeps a chain of versions, newest first. Readers pass the offset of
+// the last fully applied write (the store's visible offset) and get the newest
+// version at or below it, so a reader never sees half of a batch.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string_view>
+#include <vector>
+
+namespace kyrodb {
+
+class MemTable {
+ public:
+  struct Version {
+    uint64_t offset;
+    const Version* prev;  // older version of the same key, or nullptr
+    uint32_t size;
+    bool deleted;         // a tombstone
+    std::string_view value() const { return {data(), size}; }
+    const char* data() const { return reinterpret_cast<const char*>(this + 1); }
+  };
+
+  MemTable();
+  ~MemTable();
+  MemTable(const MemTable&) = delete;
+  MemTable& operator=(const MemTable&) = delete;
+
+  // Writer thread only. Offsets passed in must increase.
+  void Apply(uint64_t key, uint64_t offset, bool deleted, std::string_view value);
+
+  // Any thread. Newest version of `key` with offset <= max_offset (tombstones
+  // included), or nullptr.
+  const Version* Get(uint64_t key, uint64_t max_offset) const;
+
+  // Writes applied (versions, tombstones included), distinct keys, arena bytes.
+  size_t entries() const { return entries_.load(std::memory_order_relaxed); }
+  size_t keys() const { return keys_.load(std::memory_order_relaxed); }
+  size_t memory_usage() const { return memory_.load(std::memory_order_relaxed); }
+  // Largest offset applied (0 when empty).
+  uint64_t max_offset() const { return max_offset_.load(std::memory_order_acquire); }
+
+  struct Node;
+
+  // Walks keys in ascending order. Safe while the writer inserts: a reader may
+  // or may not see keys inserted after it started, and filters by offset.
+  class Iterator {
+   public:
+    explicit Iterator(const MemTable* table) : table_(table) {}
+    bool Valid() const { return node_ != nullptr; }
+    void SeekToFirst();
+    void Seek(uint64_t key);  // first key >= key
+    void Next();
+    uint64_t key() const;
+    // Newest version with offset <= max_offset, or nullptr.
+    const Version* VersionAt(uint64_t max_offset) const;
+
+   private:
+    const MemTable* table_;
+    const Node* node_ = nullptr;
+  };
+
+ private:
+  static constexpr int kMaxHeight = 12;
+
+  char* Allocate(size_t bytes);
+  Node* NewNode(uint64_t key, int height);
+  int RandomHeight();
+  // First node with key >= `key`; fills prev[] when given.
+  Node* FindGreaterOrEqual(uint64_t key, Node** prev) const;
+
+  // Arena: blocks freed only in the destructor, so readers may hold pointers
+  // for as long as they hold the table.
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* alloc_ptr_ = nullptr;
+  size_t alloc_left_ = 0;
+
+  Node* head_;
+  std::atomic<int> max_height_{1};
+  std::mt19937 rng_{0x6b79726f};
+  std::atomic<size_t> entries_{0};
+  std::atomic<size_t> keys_{0};
+  std::atomic<size_t> memory_{0};
+  std::atomic<uint64_t> max_offset_{0};
+};
+
+}  // namespace kyrodb

@@ -1,0 +1,156 @@
+#include "engine/wal_format.h"
+
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+
+#include "util/coding.h"
+#include "util/crc32c.h"
+
+namespace kyrodb::wal {
+namespace {
+
+constexpr std::string_view kPrefix = "wal.";
+constexpr size_t kSeqDigits = 16;
+
+// Frames `payload_start..end` of `dst` as a record: fills the 8 header bytes
+// reserved at `header_pos`.
+void FinishRecord(std::string* dst, size_t header_pos) {
+  const size_t payload_len = dst->size() - header_pos - kRecordHeaderSize;
+  char* header = dst->data() + header_pos;
+  EncodeFixed32(header, static_cast<uint32_t>(payload_len));
+  uint32_t crc = crc32c::Value(header, 4);
+  crc = crc32c::Extend(crc, header + kRecordHeaderSize, payload_len);
+  EncodeFixed32(header + 4, crc);
+}
+
+size_t BeginRecord(std::string* dst, RecordType type, uint64_t offset) {
+  size_t header_pos = dst->size();
+  dst->append(kRecordHeaderSize, '\0');
+  dst->push_back(static_cast<char>(type));
+  PutFixed64(dst, offset);
+  return header_pos;
+}
+
+}  // namespace
+
+std::string SegmentName(uint64_t seq) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "wal.%016llu", static_cast<unsigned long long>(seq));
+  return buf;
+}
+
+bool ParseSegmentName(std::string_view name, uint64_t* seq) {
+  if (name.size() != kPrefix.size() + kSeqDigits || name.substr(0, kPrefix.size()) != kPrefix) return false;
+  std::string_view digits = name.substr(kPrefix.size());
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+  }
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), *seq);
+  return ec == std::errc() && ptr == digits.data() + digits.size();
+}
+
+void EncodeSegmentHeader(uint64_t seq, std::string* dst) {
+  size_t start = dst->size();
+  dst->append(kSegmentMagic, sizeof kSegmentMagic);
+  PutFixed64(dst, seq);
+  PutFixed32(dst, crc32c::Value(dst->data() + start, 16));
+  PutFixed32(dst, 0);
+}
+
+Status DecodeSegmentHeader(std::string_view bytes, uint64_t* seq) {
+  if (bytes.size() < kSegmentHeaderSize) return Status::Corruption("segment header is truncated");
+  if (std::memcmp(bytes.data(), kSegmentMagic, sizeof kSegmentMagic) != 0) {
+    return Status::Corruption("segment header has a bad magic number");
+  }
+  if (DecodeFixed32(bytes.data() + 16) != crc32c::Value(bytes.data(), 16)) {
+    return Status::Corruption("segment header checksum mismatch");
+  }
+  *seq = DecodeFixed64(bytes.data() + 8);
+  return Status::OK();
+}
+
+void EncodePut(uint64_t offset, uint64_t key, std::string_view value, std::string* dst) {
+  size_t header_pos = BeginRecord(dst, RecordType::kPut, offset);
+  PutFixed64(dst, key);
+  dst->append(value.data(), value.size());
+  FinishRecord(dst, header_pos);
+}
+
+void EncodeDelete(uint64_t offset, uint64_t key, std::string* dst) {
+  size_t header_pos = BeginRecord(dst, RecordType::kDelete, offset);
+  PutFixed64(dst, key);
+  FinishRecord(dst, header_pos);
+}
+
+void EncodeRecord(uint64_t offset, const std::vector<WriteOp>& ops, std::string* dst) {
+  if (ops.size() == 1) {
+    const WriteOp& op = ops.front();
+    if (op.type == WriteOp::Type::kPut) {
+      EncodePut(offset, op.key, op.value, dst);
+    } else {
+      EncodeDelete(offset, op.key, dst);
+    }
+    return;
+  }
+  size_t header_pos = BeginRecord(dst, RecordType::kBatch, offset);
+  PutFixed32(dst, static_cast<uint32_t>(ops.size()));
+  for (const WriteOp& op : ops) {
+    dst->push_back(static_cast<char>(op.type));
+    PutFixed64(dst, op.key);
+    PutFixed32(dst, static_cast<uint32_t>(op.value.size()));
+    dst->append(op.value);
+  }
+  FinishRecord(dst, header_pos);
+}
+
+Status DecodePayload(std::string_view payload, std::vector<Entry>* out) {
+  out->clear();
+  if (payload.size() < kMinPayloadSize) return Status::Corruption("record payload too short");
+  const auto type = static_cast<RecordType>(static_cast<uint8_t>(payload[0]));
+  const uint64_t offset = DecodeFixed64(payload.data() + 1);
+  std::string_view body = payload.substr(kMinPayloadSize);
+  switch (type) {
+    case RecordType::kPut: {
+      if (body.size() < 8) return Status::Corruption("put record too short");
+      out->push_back({WriteOp::Type::kPut, offset, DecodeFixed64(body.data()), body.substr(8)});
+      return Status::OK();
+    }
+    case RecordType::kDelete: {
+      if (body.size() != 8) return Status::Corruption("delete record has the wrong size");
+      out->push_back({WriteOp::Type::kDelete, offset, DecodeFixed64(body.data()), {}});
+      return Status::OK();
+    }
+    case RecordType::kBatch: {
+      if (body.size() < 4) return Status::Corruption("batch record too short");
+      const uint32_t count = DecodeFixed32(body.data());
+      body.remove_prefix(4);
+      // Each item needs at least 13 bytes: this bounds `count` by the payload.
+      if (count == 0 || count > kMaxBatchItems || count > body.size() / 13) {
+        return Status::Corruption("batch record has an impossible item count");
+      }
+      out->reserve(count);
+      for (uint32_t i = 0; i < count; ++i) {
+        if (body.size() < 13) return Status::Corruption("batch item truncated");
+        const auto op = static_cast<uint8_t>(body[0]);
+        const uint64_t key = DecodeFixed64(body.data() + 1);
+        const uint32_t vlen = DecodeFixed32(body.data() + 9);
+        body.remove_prefix(13);
+        if (vlen > body.size()) return Status::Corruption("batch item value truncated");
+        if (op == static_cast<uint8_t>(WriteOp::Type::kPut)) {
+          out->push_back({WriteOp::Type::kPut, offset + i, key, body.substr(0, vlen)});
+        } else if (op == static_cast<uint8_t>(WriteOp::Type::kDelete) && vlen == 0) {
+          out->push_back({WriteOp::Type::kDelete, offset + i, key, {}});
+        } else {
+          return Status::Corruption("batch item has an unknown operation");
+        }
+        body.remove_prefix(vlen);
+      }
+      if (!body.empty()) return Status::Corruption("batch record has trailing bytes");
+      return Status::OK();
+    }
+  }
+  return Status::Corruption("unknown record type " + std::to_string(static_cast<int>(payload[0])));
+}
+
+}  // namespace kyrodb::wal

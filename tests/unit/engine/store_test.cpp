@@ -1,0 +1,270 @@
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "engine/wal_format.h"
+#include "test_util.h"
+
+namespace kyrodb {
+namespace {
+
+using test::DeleteSync;
+using test::GetOr;
+using test::PutSync;
+using test::ScratchDir;
+using test::TestOptions;
+using test::WriteSync;
+
+std::unique_ptr<Store> OpenStore(const Options& o) {
+  std::unique_ptr<Store> store;
+  Status s = Store::Open(o, &store);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return store;
+}
+
+TEST(Store, PutGetOverwriteDeleteAndOffsets) {
+  ScratchDir dir;
+  auto store = OpenStore(TestOptions(dir.path()));
+  EXPECT_EQ(store->LastOffset(), 0u);
+  auto a = PutSync(*store, 1, "one");
+  ASSERT_TRUE(a.status.ok());
+  EXPECT_EQ(a.offset, 1u);
+  auto b = PutSync(*store, 1, "uno");
+  EXPECT_EQ(b.offset, 2u);
+  EXPECT_EQ(GetOr(*store, 1), "uno");
+  ValueRef v;
+  ASSERT_TRUE(store->Get(1, &v).ok());
+  EXPECT_EQ(v.offset, 2u);
+
+  auto d = DeleteSync(*store, 1);
+  ASSERT_TRUE(d.status.ok());
+  EXPECT_EQ(d.offset, 3u);
+  EXPECT_EQ(GetOr(*store, 1), "<absent>");
+  // Deleting what is absent is NotFound and takes no offset.
+  EXPECT_TRUE(DeleteSync(*store, 1).status.IsNotFound());
+  EXPECT_TRUE(DeleteSync(*store, 99).status.IsNotFound());
+  EXPECT_EQ(PutSync(*store, 2, "two").offset, 4u);
+  EXPECT_EQ(store->LastOffset(), 4u);
+}
+
+TEST(Store, ExtremeKeysAndEmptyAndBinaryValues) {
+  ScratchDir dir;
+  auto store = OpenStore(TestOptions(dir.path()));
+  const std::string binary("\0\x01\xff\n\r", 5);
+  ASSERT_TRUE(PutSync(*store, 0, "").status.ok());
+  ASSERT_TRUE(PutSync(*store, ~uint64_t{0}, binary).status.ok());
+  EXPECT_EQ(GetOr(*store, 0), "");
+  EXPECT_EQ(GetOr(*store, ~uint64_t{0}), binary);
+  CheckpointInfo info;
+  ASSERT_TRUE(store->Checkpoint(&info).ok());
+  EXPECT_EQ(GetOr(*store, 0), "");
+  EXPECT_EQ(GetOr(*store, ~uint64_t{0}), binary);
+}
+
+TEST(Store, ValueLimitIsEnforcedBeforeWriting) {
+  ScratchDir dir;
+  Options o = TestOptions(dir.path());
+  o.max_value_bytes = 10;
+  auto store = OpenStore(o);
+  EXPECT_TRUE(PutSync(*store, 1, std::string(11, 'x')).status.IsInvalidArgument());
+  EXPECT_TRUE(PutSync(*store, 1, std::string(10, 'x')).status.ok());
+  EXPECT_EQ(store->LastOffset(), 1u);
+}
+
+TEST(Store, RecoversFromWalAloneAndAfterCheckpoints) {
+  ScratchDir dir;
+  std::map<uint64_t, std::string> expect;
+  for (int round = 0; round < 4; ++round) {
+    auto store = OpenStore(TestOptions(dir.path()));
+    for (const auto& [k, v] : expect) ASSERT_EQ(GetOr(*store, k), v) << "round " << round << " key " << k;
+    for (uint64_t k = 0; k < 200; ++k) {
+      const uint64_t key = k * 7919 + static_cast<uint64_t>(round);
+      std::string value = "r" + std::to_string(round) + "k" + std::to_string(k);
+      ASSERT_TRUE(PutSync(*store, key, value).status.ok());
+      expect[key] = value;
+    }
+    const uint64_t victim = expect.begin()->first;
+    ASSERT_TRUE(DeleteSync(*store, victim).status.ok());
+    expect.erase(victim);
+    if (round % 2 == 1) {
+      CheckpointInfo info;
+      ASSERT_TRUE(store->Checkpoint(&info).ok());
+      EXPECT_EQ(info.count, expect.size());
+      EXPECT_EQ(info.offset, store->LastOffset());
+    }
+    store->Close();
+  }
+  auto store = OpenStore(TestOptions(dir.path()));
+  for (const auto& [k, v] : expect) EXPECT_EQ(GetOr(*store, k), v);
+  std::vector<ScanEntry> all;
+  bool more = true;
+  ASSERT_TRUE(store->Scan(0, ~uint64_t{0}, 1u << 20, &all, &more).ok());
+  EXPECT_FALSE(more);
+  ASSERT_EQ(all.size(), expect.size());
+}
+
+TEST(Store, OffsetsNeverGoBackAcrossRestartAndCheckpoint) {
+  ScratchDir dir;
+  uint64_t last = 0;
+  for (int round = 0; round < 3; ++round) {
+    auto store = OpenStore(TestOptions(dir.path()));
+    EXPECT_EQ(store->LastOffset(), last);
+    auto r = PutSync(*store, 5, "x");
+    EXPECT_EQ(r.offset, last + 1);
+    last = r.offset;
+    CheckpointInfo info;
+    ASSERT_TRUE(store->Checkpoint(&info).ok());
+    // The checkpoint removed every WAL record: the snapshot must carry the offset.
+    r = PutSync(*store, 6, "y");
+    EXPECT_EQ(r.offset, last + 1);
+    last = r.offset;
+    ASSERT_TRUE(store->Checkpoint(&info).ok());
+  }
+}
+
+TEST(Store, BatchIsAllOrNothingAndGetsConsecutiveOffsets) {
+  ScratchDir dir;
+  Options o = TestOptions(dir.path());
+  o.max_value_bytes = 8;
+  auto store = OpenStore(o);
+  auto bad = WriteSync(*store, {{WriteOp::Type::kPut, 1, "ok"}, {WriteOp::Type::kPut, 2, std::string(9, 'x')}});
+  EXPECT_TRUE(bad.status.IsInvalidArgument());
+  EXPECT_EQ(GetOr(*store, 1), "<absent>");
+  EXPECT_EQ(store->LastOffset(), 0u);
+  auto good = WriteSync(*store, {{WriteOp::Type::kPut, 1, "a"}, {WriteOp::Type::kPut, 2, "b"},
+                                 {WriteOp::Type::kDelete, 1, ""}});
+  ASSERT_TRUE(good.status.ok());
+  EXPECT_EQ(good.offset, 1u);
+  EXPECT_EQ(store->LastOffset(), 3u);
+  EXPECT_EQ(GetOr(*store, 1), "<absent>");
+  EXPECT_EQ(GetOr(*store, 2), "b");
+  store.reset();
+  store = OpenStore(o);
+  EXPECT_EQ(GetOr(*store, 2), "b");
+  EXPECT_EQ(store->LastOffset(), 3u);
+}
+
+TEST(Store, ScanMergesDeltaAndBaseInOrder) {
+  ScratchDir dir;
+  auto store = OpenStore(TestOptions(dir.path()));
+  for (uint64_t k = 10; k < 20; ++k) ASSERT_TRUE(PutSync(*store, k, "base" + std::to_string(k)).status.ok());
+  CheckpointInfo info;
+  ASSERT_TRUE(store->Checkpoint(&info).ok());
+  ASSERT_TRUE(PutSync(*store, 12, "new12").status.ok());
+  ASSERT_TRUE(DeleteSync(*store, 13).status.ok());
+  ASSERT_TRUE(PutSync(*store, 5, "delta5").status.ok());
+  ASSERT_TRUE(PutSync(*store, 25, "delta25").status.ok());
+
+  std::vector<ScanEntry> out;
+  bool more = false;
+  ASSERT_TRUE(store->Scan(0, 100, 100, &out, &more).ok());
+  std::vector<uint64_t> keys;
+  for (const auto& e : out) keys.push_back(e.key);
+  EXPECT_EQ(keys, (std::vector<uint64_t>{5, 10, 11, 12, 14, 15, 16, 17, 18, 19, 25}));
+  EXPECT_EQ(out[3].value.data, "new12");
+  EXPECT_FALSE(more);
+
+  ASSERT_TRUE(store->Scan(11, 15, 2, &out, &more).ok());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].key, 11u);
+  EXPECT_EQ(out[1].key, 12u);
+  EXPECT_TRUE(more);
+  ASSERT_TRUE(store->Scan(14, 15, 10, &out, &more).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(more);
+  ASSERT_TRUE(store->Scan(15, 15, 10, &out, &more).ok());
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(Store, TornWalTailIsTruncatedAndMidLogCorruptionRefusesToStart) {
+  ScratchDir dir;
+  {
+    auto store = OpenStore(TestOptions(dir.path()));
+    for (uint64_t k = 1; k <= 10; ++k) ASSERT_TRUE(PutSync(*store, k, "v" + std::to_string(k)).status.ok());
+  }
+  const std::string seg = dir.file(wal::SegmentName(1));
+  const std::string full = test::ReadAll(seg);
+  // Torn tail: cut the last record in half.
+  test::WriteAll(seg, full.substr(0, full.size() - 3));
+  {
+    auto store = OpenStore(TestOptions(dir.path()));
+    EXPECT_EQ(GetOr(*store, 9), "v9");
+    EXPECT_EQ(GetOr(*store, 10), "<absent>");
+    EXPECT_EQ(store->LastOffset(), 9u);
+    EXPECT_EQ(PutSync(*store, 10, "again").offset, 10u);
+  }
+  // Damage the first record of segment 1 while later records stay valid.
+  std::string bad = test::ReadAll(seg);
+  bad[wal::kSegmentHeaderSize + 12] ^= 0x40;
+  test::WriteAll(seg, bad);
+  std::unique_ptr<Store> store;
+  Status s = Store::Open(TestOptions(dir.path()), &store);
+  ASSERT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_NE(s.message().find(seg), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("byte 24"), std::string::npos) << s.message();
+}
+
+TEST(Store, SegmentsRotateAndCheckpointRemovesCoveredOnes) {
+  ScratchDir dir;
+  Options o = TestOptions(dir.path());
+  o.wal_segment_bytes = 4096;
+  auto store = OpenStore(o);
+  for (uint64_t k = 0; k < 300; ++k) ASSERT_TRUE(PutSync(*store, k, std::string(50, 'a')).status.ok());
+  EXPECT_GT(store->Stats().wal_segments, 3u);
+  CheckpointInfo info;
+  ASSERT_TRUE(store->Checkpoint(&info).ok());
+  EXPECT_GT(info.wal_segments_removed, 3u);
+  EXPECT_EQ(store->Stats().wal_segments, 1u);
+  store.reset();
+  store = OpenStore(o);
+  for (uint64_t k = 0; k < 300; ++k) ASSERT_EQ(GetOr(*store, k), std::string(50, 'a'));
+}
+
+TEST(Store, CorruptSnapshotRefusesToStartAndBadIndexFileIsRebuilt) {
+  ScratchDir dir;
+  {
+    auto store = OpenStore(TestOptions(dir.path()));
+    for (uint64_t k = 0; k < 100; ++k) ASSERT_TRUE(PutSync(*store, k * 3, "v").status.ok());
+    CheckpointInfo info;
+    ASSERT_TRUE(store->Checkpoint(&info).ok());
+  }
+  std::string index = test::ReadAll(dir.file("index-rmi.bin"));
+  index[index.size() / 2] ^= 0x5a;
+  test::WriteAll(dir.file("index-rmi.bin"), index);
+  {
+    auto store = OpenStore(TestOptions(dir.path()));
+    for (uint64_t k = 0; k < 100; ++k) ASSERT_EQ(GetOr(*store, k * 3), "v");
+    EXPECT_EQ(GetOr(*store, 1), "<absent>");
+  }
+  std::string snap = test::ReadAll(dir.file("snapshot.bin"));
+  snap[10] ^= 0x01;
+  test::WriteAll(dir.file("snapshot.bin"), snap);
+  std::unique_ptr<Store> store;
+  Status s = Store::Open(TestOptions(dir.path()), &store);
+  ASSERT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_NE(s.message().find("snapshot.bin"), std::string::npos);
+}
+
+TEST(Store, AutomaticCheckpointWhenDeltaPassesThreshold) {
+  ScratchDir dir;
+  Options o = TestOptions(dir.path());
+  o.rebuild_delta_entries = 50;
+  auto store = OpenStore(o);
+  for (uint64_t k = 0; k < 60; ++k) ASSERT_TRUE(PutSync(*store, k, "x").status.ok());
+  for (int i = 0; i < 500 && store->Stats().base_keys == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(store->Stats().base_keys, 50u);
+  for (uint64_t k = 0; k < 60; ++k) EXPECT_EQ(GetOr(*store, k), "x");
+}
+
+TEST(Store, WritesAfterCloseAreRefused) {
+  ScratchDir dir;
+  auto store = OpenStore(TestOptions(dir.path()));
+  store->Close();
+  EXPECT_TRUE(PutSync(*store, 1, "x").status.IsUnavailable());
+  EXPECT_FALSE(store->Writable());
+}
+
+}  // namespace
+}  // namespace kyrodb

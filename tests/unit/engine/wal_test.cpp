@@ -1,0 +1,178 @@
+#include <gtest/gtest.h>
+
+#include "engine/wal_format.h"
+#include "engine/wal_reader.h"
+#include "engine/wal_writer.h"
+#include "test_util.h"
+#include "util/coding.h"
+
+namespace kyrodb::wal {
+namespace {
+
+using test::ReadAll;
+using test::ScratchDir;
+using test::WriteAll;
+
+struct Collected {
+  std::vector<uint64_t> offsets;
+  std::vector<uint64_t> keys;
+  std::vector<std::string> values;
+  std::vector<bool> deletes;
+};
+
+Status ReadInto(const std::string& path, Collected* c, SegmentReport* report) {
+  return ReadSegment(
+      PosixFileSystem(), path,
+      [c](const Entry& e) {
+        c->offsets.push_back(e.offset);
+        c->keys.push_back(e.key);
+        c->values.emplace_back(e.value);
+        c->deletes.push_back(e.type == WriteOp::Type::kDelete);
+        return Status::OK();
+      },
+      report);
+}
+
+// Writes segment 1 with `n` puts (offsets 1..n) and returns its path.
+std::string WriteSegment(const ScratchDir& dir, int n, std::vector<size_t>* record_starts = nullptr) {
+  std::unique_ptr<WalWriter> w;
+  EXPECT_TRUE(WalWriter::Create(PosixFileSystem(), dir.path(), 1, &w).ok());
+  for (int i = 1; i <= n; ++i) {
+    if (record_starts != nullptr) record_starts->push_back(w->size());
+    std::string rec;
+    EncodePut(i, 1000 + i, "value-" + std::to_string(i), &rec);
+    EXPECT_TRUE(w->Append(rec).ok());
+  }
+  EXPECT_TRUE(w->Close().ok());
+  return w->path();
+}
+
+TEST(WalFormat, SegmentNamesRoundTrip) {
+  uint64_t seq = 0;
+  EXPECT_EQ(SegmentName(42), "wal.0000000000000042");
+  EXPECT_TRUE(ParseSegmentName("wal.0000000000000042", &seq));
+  EXPECT_EQ(seq, 42u);
+  EXPECT_FALSE(ParseSegmentName("wal.42", &seq));
+  EXPECT_FALSE(ParseSegmentName("wal.00000000000000x2", &seq));
+  EXPECT_FALSE(ParseSegmentName("snapshot.bin", &seq));
+  EXPECT_FALSE(ParseSegmentName("wal.0000000000000042.tmp", &seq));
+}
+
+TEST(WalFormat, PutDeleteAndBatchRoundTrip) {
+  ScratchDir dir;
+  std::unique_ptr<WalWriter> w;
+  ASSERT_TRUE(WalWriter::Create(PosixFileSystem(), dir.path(), 7, &w).ok());
+  std::string buf;
+  EncodePut(1, 0, "", &buf);
+  EncodePut(2, ~uint64_t{0}, std::string("\0\xff binary", 9), &buf);
+  EncodeDelete(3, 5, &buf);
+  std::vector<WriteOp> batch = {{WriteOp::Type::kPut, 10, "a"}, {WriteOp::Type::kDelete, 11, ""},
+                                {WriteOp::Type::kPut, 12, "ccc"}};
+  EncodeRecord(4, batch, &buf);
+  ASSERT_TRUE(w->Append(buf).ok());
+  ASSERT_TRUE(w->Close().ok());
+
+  Collected c;
+  SegmentReport report;
+  ASSERT_TRUE(ReadInto(w->path(), &c, &report).ok());
+  EXPECT_EQ(report.seq, 7u);
+  EXPECT_EQ(report.records, 4u);
+  EXPECT_FALSE(report.tail_torn);
+  EXPECT_EQ(report.valid_bytes, report.file_bytes);
+  EXPECT_EQ(c.offsets, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(c.keys, (std::vector<uint64_t>{0, ~uint64_t{0}, 5, 10, 11, 12}));
+  EXPECT_EQ(c.values[1], std::string("\0\xff binary", 9));
+  EXPECT_EQ(c.deletes, (std::vector<bool>{false, false, true, false, true, false}));
+  EXPECT_EQ(c.values[5], "ccc");
+}
+
+TEST(WalReader, TornTailAtEveryLengthIsReportedNotFatal) {
+  ScratchDir dir;
+  std::vector<size_t> starts;
+  const std::string path = WriteSegment(dir, 5, &starts);
+  const std::string full = ReadAll(path);
+  // Cut the file at every byte inside the last record.
+  for (size_t cut = starts.back(); cut < full.size(); ++cut) {
+    WriteAll(path, full.substr(0, cut));
+    Collected c;
+    SegmentReport report;
+    ASSERT_TRUE(ReadInto(path, &c, &report).ok()) << "cut at " << cut;
+    EXPECT_EQ(c.offsets.size(), 4u) << "cut at " << cut;
+    EXPECT_EQ(report.valid_bytes, starts.back());
+    EXPECT_EQ(report.tail_torn, cut != starts.back());
+  }
+}
+
+TEST(WalReader, GarbageAndZerosAtTheTailAreTorn) {
+  ScratchDir dir;
+  const std::string path = WriteSegment(dir, 3);
+  const std::string full = ReadAll(path);
+  for (const std::string& tail : {std::string(4096, '\0'), std::string(100, '\xab')}) {
+    WriteAll(path, full + tail);
+    Collected c;
+    SegmentReport report;
+    ASSERT_TRUE(ReadInto(path, &c, &report).ok());
+    EXPECT_EQ(c.offsets.size(), 3u);
+    EXPECT_TRUE(report.tail_torn);
+    EXPECT_EQ(report.valid_bytes, full.size());
+  }
+}
+
+TEST(WalReader, CorruptionBeforeValidRecordsNamesFileAndOffset) {
+  ScratchDir dir;
+  std::vector<size_t> starts;
+  const std::string path = WriteSegment(dir, 5, &starts);
+  const std::string full = ReadAll(path);
+  // Flip one bit inside every byte of record 2; record 3.. stay valid.
+  for (size_t pos = starts[1]; pos < starts[2]; ++pos) {
+    std::string bad = full;
+    bad[pos] = static_cast<char>(bad[pos] ^ 0x10);
+    WriteAll(path, bad);
+    Collected c;
+    SegmentReport report;
+    Status s = ReadInto(path, &c, &report);
+    ASSERT_TRUE(s.IsCorruption()) << "flip at " << pos << ": " << s.ToString();
+    EXPECT_NE(s.message().find(path), std::string::npos);
+    EXPECT_NE(s.message().find("byte " + std::to_string(starts[1])), std::string::npos) << s.message();
+  }
+}
+
+TEST(WalReader, DamagedHeader) {
+  ScratchDir dir;
+  const std::string path = WriteSegment(dir, 2);
+  const std::string full = ReadAll(path);
+  // A short header is a crash during creation: torn, not fatal.
+  WriteAll(path, full.substr(0, 10));
+  Collected c;
+  SegmentReport report;
+  ASSERT_TRUE(ReadInto(path, &c, &report).ok());
+  EXPECT_TRUE(report.header_torn);
+  // A damaged header in front of records is corruption.
+  std::string bad = full;
+  bad[3] = 'x';
+  WriteAll(path, bad);
+  EXPECT_TRUE(ReadInto(path, &c, &report).IsCorruption());
+}
+
+TEST(WalFormat, DecodeRejectsHostileBatches) {
+  std::vector<Entry> out;
+  std::string p;
+  p.push_back(static_cast<char>(RecordType::kBatch));
+  PutFixed64(&p, 1);
+  PutFixed32(&p, 0xFFFFFFFFu);  // absurd count
+  EXPECT_TRUE(DecodePayload(p, &out).IsCorruption());
+  std::string q;
+  q.push_back(static_cast<char>(RecordType::kBatch));
+  PutFixed64(&q, 1);
+  PutFixed32(&q, 1);
+  q.push_back(1);
+  PutFixed64(&q, 9);
+  PutFixed32(&q, 1000);  // value length past the end
+  EXPECT_TRUE(DecodePayload(q, &out).IsCorruption());
+  std::string r(9, '\0');
+  r[0] = 9;  // unknown type
+  EXPECT_TRUE(DecodePayload(r, &out).IsCorruption());
+}
+
+}  // namespace
+}  // namespace kyrodb::wal
