@@ -1,0 +1,11 @@
+// The probe for xsimd::avx2; this file alone is compiled with its -m flags
+// (src/index/CMakeLists.txt) and is only called after a CPU check.
+#include "index/probe_kernel.h"
+
+namespace kyrodb::index {
+
+size_t LowerBound_avx2(const uint64_t* keys, size_t n, size_t lo, size_t hi, uint64_t key) {
+  return probe_detail::LowerBoundImpl<xsimd::avx2>(keys, n, lo, hi, key);
+}
+
+}  // namespace kyrodb::index
