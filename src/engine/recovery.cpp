@@ -5,7 +5,7 @@
 #include "engine/index_file.h"
 #include "engine/store_impl.h"
 #include "engine/wal_format.h"
-#include "engine/wal_reader.h"
+#include "engine/wal_log.h"
 #include "log/log.h"
 
 namespace kyrodb {
@@ -90,66 +90,33 @@ Status StoreImpl::Recover() {
 }
 
 Status StoreImpl::ReplayWal(const Snapshot& snapshot, MemTable* delta, uint64_t* last_offset, uint64_t* max_seq) {
-  std::vector<std::string> names;
-  KYRODB_RETURN_IF_ERROR(fs_->ListDir(dir_, &names));
-  std::vector<uint64_t> seqs;
-  for (const std::string& name : names) {
-    uint64_t seq = 0;
-    if (wal::ParseSegmentName(name, &seq)) seqs.push_back(seq);
-  }
-  std::sort(seqs.begin(), seqs.end());
-
-  const uint64_t covered = snapshot.last_offset();
-  uint64_t prev = 0;  // offset of the previous entry in the log, 0 before the first
-  *last_offset = covered;
-  *max_seq = seqs.empty() ? 0 : seqs.back();
-
-  for (size_t i = 0; i < seqs.size(); ++i) {
-    const std::string path = dir_ + "/" + wal::SegmentName(seqs[i]);
-    const bool last_segment = i + 1 == seqs.size();
-    auto visit = [&](const wal::Entry& e) -> Status {
-      // Offsets are contiguous across the whole log; a gap means a segment
-      // (or part of one) is missing, which no replay can make up for.
-      if (prev != 0 && e.offset != prev + 1) {
-        return Status::Corruption(path + ": record offset " + std::to_string(e.offset) + " does not follow " +
-                                  std::to_string(prev));
-      }
-      if (prev == 0 && e.offset > covered + 1) {
-        return Status::Corruption(path + ": log starts at offset " + std::to_string(e.offset) +
-                                  " but the snapshot ends at " + std::to_string(covered));
-      }
-      prev = e.offset;
-      if (e.offset <= covered) return Status::OK();  // already in the snapshot
-      delta->Apply(e.key, e.offset, e.type == WriteOp::Type::kDelete, e.value);
-      *last_offset = e.offset;
-      return Status::OK();
-    };
-    wal::SegmentReport report;
-    KYRODB_RETURN_IF_ERROR(wal::ReadSegment(fs_, path, visit, &report));
-    if (report.header_torn || report.tail_torn) {
-      // Every segment but the last was synced before the next one was made,
-      // so damage there is corruption, not a torn write.
-      if (!last_segment) {
-        return Status::Corruption(path + ": damaged at byte " + std::to_string(report.valid_bytes) +
-                                  " but it is not the last segment");
-      }
-      const uint64_t dropped = report.file_bytes - report.valid_bytes;
-      if (report.header_torn) {
-        KYRODB_RETURN_IF_ERROR(fs_->RemoveFile(path));
+  auto apply = [delta](const wal::Entry& e) {
+    delta->Apply(e.key, e.offset, e.type == WriteOp::Type::kDelete, e.value);
+  };
+  auto segment_done = [this](const wal::SegmentVisit& v) -> Status {
+    const wal::SegmentReport& r = v.report;
+    if (r.header_torn || r.tail_torn) {
+      // Only the last segment gets here torn: a crash cut its final write.
+      const uint64_t dropped = r.file_bytes - r.valid_bytes;
+      if (r.header_torn) {
+        KYRODB_RETURN_IF_ERROR(fs_->RemoveFile(v.path));
         KYRODB_RETURN_IF_ERROR(fs_->SyncDir(dir_));
       } else {
-        KYRODB_RETURN_IF_ERROR(fs_->Truncate(path, report.valid_bytes));
+        KYRODB_RETURN_IF_ERROR(fs_->Truncate(v.path, r.valid_bytes));
       }
       metrics_->wal.truncated_bytes.Increment(static_cast<double>(dropped));
-      log::Warn("wal_tail_truncated", {{"file", path},
-                                       {"at_byte", report.valid_bytes},
-                                       {"dropped_bytes", dropped},
-                                       {"segment_removed", report.header_torn}});
-      if (report.header_torn) continue;
+      log::Warn("wal_tail_truncated",
+                {{"file", v.path}, {"at_byte", r.valid_bytes}, {"dropped_bytes", dropped}, {"segment_removed", r.header_torn}});
+      if (r.header_torn) return Status::OK();
     }
     std::lock_guard<std::mutex> lock(wal_mu_);
-    wal_segments_[seqs[i]] = report.valid_bytes;
-  }
+    wal_segments_[r.seq] = r.valid_bytes;
+    return Status::OK();
+  };
+  wal::LogWalk walk;
+  KYRODB_RETURN_IF_ERROR(wal::WalkLog(fs_, dir_, snapshot.last_offset(), apply, segment_done, &walk));
+  *last_offset = walk.last_offset;
+  *max_seq = walk.max_seq;
   return Status::OK();
 }
 

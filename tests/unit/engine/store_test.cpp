@@ -3,6 +3,7 @@
 #include <map>
 
 #include "engine/wal_format.h"
+#include "kyrodb/verify.h"
 #include "test_util.h"
 
 namespace kyrodb {
@@ -256,6 +257,42 @@ TEST(Store, AutomaticCheckpointWhenDeltaPassesThreshold) {
   }
   EXPECT_GE(store->Stats().base_keys, 50u);
   for (uint64_t k = 0; k < 60; ++k) EXPECT_EQ(GetOr(*store, k), "x");
+}
+
+TEST(Verify, ReportsHealthyTornAndCorruptStores) {
+  ScratchDir dir;
+  {
+    auto store = OpenStore(TestOptions(dir.path()));
+    for (uint64_t k = 0; k < 20; ++k) ASSERT_TRUE(PutSync(*store, k, "v").status.ok());
+    CheckpointInfo info;
+    ASSERT_TRUE(store->Checkpoint(&info).ok());
+    for (uint64_t k = 20; k < 30; ++k) ASSERT_TRUE(PutSync(*store, k, "v").status.ok());
+  }
+  std::string report;
+  ASSERT_TRUE(VerifyDataDir(dir.path(), PosixFileSystem(), &report).ok()) << report;
+  EXPECT_NE(report.find("20 keys"), std::string::npos) << report;
+  EXPECT_NE(report.find("last offset 30"), std::string::npos) << report;
+
+  uint64_t newest = 0;
+  for (uint64_t seq = 1; seq < 10; ++seq) {
+    bool exists = false;
+    ASSERT_TRUE(PosixFileSystem()->FileExists(dir.file(wal::SegmentName(seq)), &exists).ok());
+    if (exists) newest = seq;
+  }
+  ASSERT_NE(newest, 0u);
+  const std::string seg = dir.file(wal::SegmentName(newest));
+  std::string bytes = test::ReadAll(seg);
+  test::WriteAll(seg, bytes.substr(0, bytes.size() - 2));
+  report.clear();
+  ASSERT_TRUE(VerifyDataDir(dir.path(), PosixFileSystem(), &report).ok()) << report;
+  EXPECT_NE(report.find("torn tail"), std::string::npos) << report;
+
+  std::string snap = test::ReadAll(dir.file("snapshot.bin"));
+  snap[0] ^= 1;
+  test::WriteAll(dir.file("snapshot.bin"), snap);
+  report.clear();
+  EXPECT_TRUE(VerifyDataDir(dir.path(), PosixFileSystem(), &report).IsCorruption());
+  EXPECT_NE(report.find("FAIL"), std::string::npos) << report;
 }
 
 TEST(Store, WritesAfterCloseAreRefused) {
