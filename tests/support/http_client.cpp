@@ -21,6 +21,9 @@ using boost::system::error_code;
 
 namespace {
 
+// Boost 1.74's Beast takes boost::string_view, not std::string_view.
+beast::string_view Bsv(std::string_view s) { return {s.data(), s.size()}; }
+
 bool IEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
          std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -179,13 +182,13 @@ bool HttpClient::WaitPeerClose(std::chrono::milliseconds wait) {
 HttpResponse HttpClient::Request(std::string_view method, std::string_view target, std::string_view body,
                                  const Headers& headers) {
   http::request<http::string_body> req;
-  const http::verb verb = http::string_to_verb(method);
+  const http::verb verb = http::string_to_verb(Bsv(method));
   if (verb == http::verb::unknown) {
-    req.method_string(method);
+    req.method_string(Bsv(method));
   } else {
     req.method(verb);
   }
-  req.target(target);
+  req.target(Bsv(target));
   req.version(11);
   req.set(http::field::host, host_ + ":" + std::to_string(port_));
   for (const auto& [k, v] : default_headers_) req.set(k, v);

@@ -1,0 +1,287 @@
+// kill -9 loop against the real binary (default fsync policy).
+//
+// Each cycle: start the server on the data directory of the previous cycles,
+// check that every key holds its last acknowledged value (or the outcome of
+// the one write that was in flight on it when the server died), then let
+// several writers hammer it with puts (JSON and raw) and deletes while admin
+// calls (snapshot, index build, compaction) run alongside, and SIGKILL it at a
+// random moment. Each writer owns its keys and one keep-alive connection, so
+// every key's history is sequential and at most one write per writer is ever
+// unresolved.
+//
+// Knobs: KYRO_CRASH_CYCLES (default 20), KYRO_CRASH_SEED (default: time),
+// KYRO_CRASH_WRITERS (default 4).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/api_assertions.h"
+#include "support/server_process.h"
+#include "support/temp_dir.h"
+
+namespace kyrodb::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Value = std::optional<std::string>;  // nullopt: absent (never written or deleted)
+
+constexpr int kKeysPerWriter = 48;
+constexpr uint64_t kMaxKey = 18446744073709551615ull;
+
+uint64_t EnvOr(const char* name, uint64_t fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  return std::strtoull(v, nullptr, 10);
+}
+
+std::string Show(const Value& v) {
+  if (!v) return "<absent>";
+  std::string head = v->substr(0, 40);
+  for (char& c : head) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '.';
+  }
+  return "'" + head + (v->size() > 40 ? "...'" : "'") + " (" + std::to_string(v->size()) + " bytes)";
+}
+
+struct InFlight {
+  uint64_t key = 0;
+  Value value;  // what the key holds if the write landed
+};
+
+struct Writer {
+  int id = 0;
+  std::vector<uint64_t> keys;
+  std::map<uint64_t, Value> state;  // acknowledged state of each key
+  std::optional<InFlight> in_flight;
+  uint64_t seq = 0;  // makes every value unique across cycles
+  std::mt19937_64 rng;
+  // Per-cycle results, read by the main thread after join.
+  uint64_t acked_puts = 0;
+  uint64_t acked_deletes = 0;
+  uint64_t max_offset = 0;
+  std::vector<std::string> errors;
+};
+
+struct Totals {
+  uint64_t cycles = 0;
+  uint64_t acked_puts = 0;
+  uint64_t acked_deletes = 0;
+  uint64_t in_flight_landed = 0;
+  uint64_t in_flight_lost = 0;  // unacknowledged, did not land: allowed
+  uint64_t admin_calls = 0;
+  uint64_t keys_checked = 0;
+  uint64_t losses = 0;
+};
+
+std::string MakeValue(Writer& w, uint64_t key, bool binary) {
+  std::string v = "w" + std::to_string(w.id) + "k" + std::to_string(key) + "s" + std::to_string(++w.seq) + "|";
+  const size_t pad = std::uniform_int_distribution<size_t>(0, 1500)(w.rng);
+  for (size_t i = 0; i < pad; ++i) {
+    v.push_back(binary ? static_cast<char>(w.rng() & 0xff) : static_cast<char>('a' + w.rng() % 26));
+  }
+  return v;
+}
+
+// One writer's work until `stop` or until the server stops answering.
+void RunWriter(Writer& w, const std::string& host, uint16_t port, const std::atomic<bool>& stop) {
+  HttpClient client(host, port, std::chrono::seconds(5));
+  std::uniform_int_distribution<size_t> pick_key(0, w.keys.size() - 1);
+  std::uniform_int_distribution<int> pick_op(0, 99);
+  for (int n = 0; n < 1000000 && !stop.load(std::memory_order_relaxed); ++n) {
+    const uint64_t key = w.keys[pick_key(w.rng)];
+    const int op = pick_op(w.rng);
+    HttpResponse r;
+    InFlight pending{key, std::nullopt};
+    if (op < 40) {
+      pending.value = MakeValue(w, key, /*binary=*/false);
+      w.in_flight = pending;
+      r = client.PostJson("/v1/put", {{"key", key}, {"value", *pending.value}});
+    } else if (op < 80) {
+      pending.value = MakeValue(w, key, /*binary=*/true);
+      w.in_flight = pending;
+      r = client.Put("/v1/kv/" + std::to_string(key), *pending.value,
+                     {{"Content-Type", "application/octet-stream"}});
+    } else {
+      w.in_flight = pending;
+      r = client.Delete("/v1/kv/" + std::to_string(key));
+    }
+    if (r.status == 0) return;  // server gone: the write stays in flight
+    if (r.status == 404 && !pending.value) {
+      // Delete of an absent key: nothing written, and it must have been absent.
+      if (w.state[key]) {
+        w.errors.push_back("key " + std::to_string(key) + ": delete said absent, but it holds acknowledged " +
+                           Show(w.state[key]));
+      }
+      w.in_flight.reset();
+      continue;
+    }
+    uint64_t offset = 0;
+    if (!IsWriteAck(r, &offset)) {
+      // Not acknowledged, yet it might have landed: keep it in flight and stop.
+      w.errors.push_back("unexpected answer to a write of key " + std::to_string(key) + ": " + r.Describe());
+      return;
+    }
+    w.state[key] = pending.value;
+    w.in_flight.reset();
+    (pending.value ? w.acked_puts : w.acked_deletes)++;
+    w.max_offset = std::max(w.max_offset, offset);
+  }
+}
+
+// Admin calls during the run, so that kills land in the middle of them.
+void RunAdmin(const std::string& host, uint16_t port, const std::atomic<bool>& stop, uint64_t seed,
+              std::atomic<uint64_t>& calls) {
+  std::mt19937_64 rng(seed);
+  HttpClient client(host, port, std::chrono::seconds(5));
+  const char* routes[] = {"/v1/snapshot", "/v1/snapshot", "/v1/rmi/build", "/v1/compact"};
+  for (int n = 0; n < 1000 && !stop.load(); ++n) {
+    const auto pause = std::chrono::milliseconds(40 + rng() % 200);
+    const auto until = Clock::now() + pause;
+    while (Clock::now() < until && !stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (stop.load()) return;
+    const auto r = client.Post(routes[rng() % 4], "");
+    if (r.status == 0) return;
+    ++calls;
+  }
+}
+
+class CrashTest : public ::testing::Test {};
+
+TEST_F(CrashTest, AcknowledgedWritesSurviveKill9) {
+  const uint64_t cycles = EnvOr("KYRO_CRASH_CYCLES", 20);
+  const uint64_t seed = EnvOr("KYRO_CRASH_SEED", static_cast<uint64_t>(Clock::now().time_since_epoch().count()));
+  const int writer_count = static_cast<int>(std::max<uint64_t>(1, EnvOr("KYRO_CRASH_WRITERS", 4)));
+  std::printf("crash_test: cycles=%llu writers=%d seed=%llu (KYRO_CRASH_SEED to repeat)\n",
+              static_cast<unsigned long long>(cycles), writer_count, static_cast<unsigned long long>(seed));
+  std::fflush(stdout);
+  std::mt19937_64 rng(seed);
+
+  TempDir dir("kyrodb-crash-");
+  ServerOptions options;
+  options.data_dir = dir.Sub("data");
+  options.env = {{"KYRODB_DISABLE_HTTP_LOG", "1"}};
+  ServerProcess server(options);
+
+  std::vector<Writer> writers(writer_count);
+  for (int i = 0; i < writer_count; ++i) {
+    Writer& w = writers[i];
+    w.id = i;
+    w.rng.seed(seed ^ (0x9e3779b97f4a7c15ull * (i + 1)));
+    for (int k = 0; k < kKeysPerWriter; ++k) w.keys.push_back(1'000'000ull * (i + 1) + 17ull * k);
+    if (i == 0) {
+      w.keys.push_back(0);
+      w.keys.push_back(kMaxKey);
+    }
+    for (uint64_t k : w.keys) w.state[k] = std::nullopt;
+  }
+
+  Totals totals;
+  uint64_t max_acked_offset = 0;
+  std::vector<std::string> losses;
+  const auto started = Clock::now();
+
+  // Reads every key back and compares it with what the writers know.
+  auto verify = [&](uint64_t cycle) {
+    auto client = server.NewClient(std::chrono::seconds(10));
+    for (auto& w : writers) {
+      for (uint64_t key : w.keys) {
+        const auto r = client->Get("/v1/kv/" + std::to_string(key));
+        Value got;
+        if (r.status == 200) {
+          got = r.body;
+        } else if (!IsJsonError(r, 404)) {
+          losses.push_back("cycle " + std::to_string(cycle) + " key " + std::to_string(key) +
+                           ": read failed: " + r.Describe());
+          continue;
+        }
+        ++totals.keys_checked;
+        const Value& acked = w.state[key];
+        const bool in_flight_here = w.in_flight && w.in_flight->key == key;
+        if (got == acked) {
+          if (in_flight_here && got != w.in_flight->value) ++totals.in_flight_lost;
+        } else if (in_flight_here && got == w.in_flight->value) {
+          ++totals.in_flight_landed;
+          w.state[key] = got;  // it landed, and recovery made it durable
+        } else {
+          losses.push_back("cycle " + std::to_string(cycle) + " key " + std::to_string(key) + ": got " + Show(got) +
+                           ", acknowledged " + Show(acked) +
+                           (in_flight_here ? ", in flight " + Show(w.in_flight->value) : std::string()));
+        }
+      }
+      w.in_flight.reset();
+    }
+    const auto r = client->Get("/v1/offset");
+    if (!IsJsonOk(r) || r.Json().value("offset", uint64_t{0}) < max_acked_offset) {
+      losses.push_back("cycle " + std::to_string(cycle) + ": /v1/offset " + r.Describe() +
+                       " is below the largest acknowledged offset " + std::to_string(max_acked_offset));
+    }
+  };
+
+  for (uint64_t cycle = 0; cycle < cycles; ++cycle) {
+    std::string error;
+    ASSERT_TRUE(server.StartAndWaitReady(&error)) << "cycle " << cycle << ": " << error;
+    verify(cycle);
+    ASSERT_TRUE(losses.empty()) << "after cycle " << cycle << ", first loss: " << losses.front()
+                                << " (" << losses.size() << " in all; seed " << seed << ")";
+
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> admin_calls{0};
+    std::vector<std::thread> threads;
+    for (auto& w : writers) {
+      w.acked_puts = w.acked_deletes = w.max_offset = 0;
+      threads.emplace_back(RunWriter, std::ref(w), server.host(), server.port(), std::cref(stop));
+    }
+    const bool with_admin = rng() % 3 != 0;
+    if (with_admin) {
+      threads.emplace_back(RunAdmin, server.host(), server.port(), std::cref(stop), rng(), std::ref(admin_calls));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 651));
+    server.Kill9();
+    stop = true;
+    for (auto& t : threads) t.join();
+
+    for (auto& w : writers) {
+      totals.acked_puts += w.acked_puts;
+      totals.acked_deletes += w.acked_deletes;
+      max_acked_offset = std::max(max_acked_offset, w.max_offset);
+      for (const auto& e : w.errors) ADD_FAILURE() << "cycle " << cycle << " writer " << w.id << ": " << e;
+      w.errors.clear();
+    }
+    totals.admin_calls += admin_calls.load();
+    ++totals.cycles;
+  }
+
+  // A last start checks the final cycle, then a clean shutdown.
+  std::string error;
+  ASSERT_TRUE(server.StartAndWaitReady(&error)) << "final start: " << error;
+  verify(cycles);
+  EXPECT_EQ(server.Terminate(), 0) << "SIGTERM after the crash loop must exit 0";
+
+  const double secs = std::chrono::duration<double>(Clock::now() - started).count();
+  std::printf(
+      "crash_test: cycles=%llu acknowledged=%llu (puts=%llu deletes=%llu) in_flight_landed=%llu "
+      "in_flight_not_landed=%llu admin_calls=%llu keys_checked=%llu max_offset=%llu losses=%zu seed=%llu "
+      "time=%.1fs\n",
+      static_cast<unsigned long long>(totals.cycles),
+      static_cast<unsigned long long>(totals.acked_puts + totals.acked_deletes),
+      static_cast<unsigned long long>(totals.acked_puts), static_cast<unsigned long long>(totals.acked_deletes),
+      static_cast<unsigned long long>(totals.in_flight_landed), static_cast<unsigned long long>(totals.in_flight_lost),
+      static_cast<unsigned long long>(totals.admin_calls), static_cast<unsigned long long>(totals.keys_checked),
+      static_cast<unsigned long long>(max_acked_offset), losses.size(), static_cast<unsigned long long>(seed), secs);
+  std::fflush(stdout);
+  for (const auto& loss : losses) ADD_FAILURE() << "LOSS: " << loss;
+  EXPECT_GT(totals.acked_puts, 0u) << "the loop acknowledged nothing: it tested nothing";
+}
+
+}  // namespace
+}  // namespace kyrodb::test
