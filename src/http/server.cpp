@@ -1,0 +1,131 @@
+#include "http/server.h"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <optional>
+
+#include "http/api.h"
+#include "http/connections.h"
+#include "http/listener.h"
+#include "http/session.h"
+#include "log/log.h"
+
+namespace kyrodb::http {
+
+namespace asio = boost::asio;
+
+namespace {
+// Threads for Checkpoint and Warmup: the engine serialises checkpoints, the
+// second thread keeps a warm-up from waiting behind one.
+constexpr int kBlockingThreads = 2;
+constexpr auto kDrainPoll = std::chrono::milliseconds(10);
+constexpr auto kAbortGrace = std::chrono::seconds(1);
+}  // namespace
+
+struct Server::Runtime {
+  explicit Runtime(unsigned threads)
+      : ioc(static_cast<int>(threads)), work(asio::make_work_guard(ioc)), signals(ioc, SIGINT, SIGTERM) {}
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  asio::signal_set signals;
+  asio::thread_pool blocking{kBlockingThreads};
+  int signal_count = 0;
+};
+
+Server::Server(HttpOptions options, prometheus::Registry& registry, const char* (*simd_level_name)())
+    : state_(std::make_shared<ServerState>(std::move(options), registry)),
+      rt_(std::make_unique<Runtime>(std::max(1u, state_->options.threads))),
+      connections_(std::make_shared<Connections>(state_->metrics.connections_active())),
+      listener_(std::make_shared<Listener>(rt_->ioc, state_, connections_)) {
+  state_->simd_level_name = simd_level_name;
+  state_->run_blocking = [pool = &rt_->blocking](std::function<void()> task) { asio::post(*pool, std::move(task)); };
+}
+
+Server::~Server() { Stop(); }
+
+kyrodb::Status Server::Listen() { return listener_->Open(state_->options.host, state_->options.port); }
+
+uint16_t Server::port() const { return listener_->port(); }
+
+void Server::Start() {
+  WaitForSignal();
+  listener_->Start();
+  unsigned n = std::max(1u, state_->options.threads);
+  threads_.reserve(n);
+  for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { rt_->ioc.run(); });
+  log::Info("http_listening", {{"host", state_->options.host}, {"port", port()}, {"threads", n}});
+}
+
+void Server::WaitForSignal() {
+  rt_->signals.async_wait([this](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    if (++rt_->signal_count > 1) {
+      log::Warn("forced_exit", {{"signal", signo}});
+      spdlog::default_logger_raw()->flush();
+      std::_Exit(1);
+    }
+    log::Info("signal_received", {{"signal", signo}});
+    RequestStop();
+    WaitForSignal();  // a second signal forces the exit
+  });
+}
+
+void Server::SetStore(kyrodb::Store* store) { state_->store.store(store, std::memory_order_release); }
+
+void Server::SetReady() { state_->ready.store(true); }
+
+void Server::WaitForStopRequest() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return stop_requested_; });
+}
+
+void Server::RequestStop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_requested_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Server::Drain() {
+  state_->draining.store(true);
+  listener_->Stop();
+  for (auto& session : connections_->Live()) session->Drain();
+
+  auto deadline = std::chrono::steady_clock::now() + state_->options.shutdown_timeout;
+  while (connections_->Count() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(kDrainPoll);
+  }
+  size_t left = connections_->Count();
+  if (left > 0) {
+    log::Warn("http_drain_timeout", {{"connections", left}});
+    for (auto& session : connections_->Live()) session->Abort();
+    auto grace = std::chrono::steady_clock::now() + kAbortGrace;
+    while (connections_->Count() > 0 && std::chrono::steady_clock::now() < grace) {
+      std::this_thread::sleep_for(kDrainPoll);
+    }
+  }
+  log::Info("http_drained", {{"connections_left", connections_->Count()}});
+}
+
+void Server::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  rt_->blocking.join();  // a checkpoint in progress finishes
+  rt_->work.reset();
+  rt_->ioc.stop();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+}  // namespace kyrodb::http

@@ -1,0 +1,317 @@
+#include "http/session.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <utility>
+
+#include "http/connections.h"
+#include "http/errors.h"
+#include "log/log.h"
+
+namespace kyrodb::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr size_t kFirstReadBytes = 16 * 1024;
+constexpr size_t kLingerMaxBytes = 4u << 20;
+constexpr auto kLingerTime = std::chrono::seconds(1);
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+ClientInfo DescribePeer(const tcp::socket& socket) {
+  ClientInfo info;
+  beast::error_code ec;
+  tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) {
+    info.address = "unknown";
+    return info;
+  }
+  asio::ip::address addr = peer.address();
+  info.address = addr.to_string();
+  if (addr.is_v4()) {
+    auto bytes = addr.to_v4().to_bytes();
+    info.key = MakeClientKey(bytes.data(), bytes.size());
+  } else {
+    auto bytes = addr.to_v6().to_bytes();
+    info.key = MakeClientKey(bytes.data(), bytes.size());
+  }
+  return info;
+}
+
+}  // namespace
+
+Session::Session(tcp::socket&& socket, std::shared_ptr<ServerState> state, std::shared_ptr<Connections> connections)
+    : stream_(std::move(socket)),
+      state_(std::move(state)),
+      connections_(std::move(connections)),
+      client_(DescribePeer(stream_.socket())) {}
+
+Session::~Session() { connections_->Remove(this); }
+
+void Session::Start() {
+  connections_->Add(this, weak_from_this());
+  asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::WaitForRequest, shared_from_this()));
+}
+
+void Session::Drain() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    self->read_closed_ = true;
+    // Idle between requests: nothing is owed, close now. Mid-request or with
+    // answers pending: those finish first (OnRequest/OnWrite close after).
+    if (self->read_state_ == ReadState::kIdleWait ||
+        (self->read_state_ == ReadState::kNone && self->queue_.empty() && !self->writing_)) {
+      self->Close(false);
+    }
+  });
+}
+
+void Session::Abort() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(false); });
+}
+
+// Waits for the first bytes of the next request under the idle timeout. Only
+// called with nothing owed to the client: tcp_stream closes the socket when
+// a deadline passes, which must never cost an answer still in flight.
+void Session::WaitForRequest() {
+  if (closed_) return;
+  read_state_ = ReadState::kIdleWait;
+  stream_.expires_after(state_->options.idle_timeout);
+  stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                          beast::bind_front_handler(&Session::OnFirstBytes, shared_from_this()));
+}
+
+void Session::OnFirstBytes(beast::error_code ec, std::size_t bytes) {
+  read_state_ = ReadState::kNone;
+  if (closed_) return;
+  if (ec) {
+    // eof: the client closed an idle connection; timeout: it stayed idle too
+    // long (tcp_stream already closed the socket); aborted: shutdown.
+    return Close(false);
+  }
+  buffer_.commit(bytes);
+  ReadHeader();
+}
+
+void Session::ReadHeader() {
+  read_state_ = ReadState::kRequest;
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_header_bytes));
+  parser_->body_limit(state_->options.max_body_bytes);
+  stream_.expires_after(state_->options.read_timeout);
+  bhttp::async_read_header(stream_, buffer_, *parser_,
+                           beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+}
+
+void Session::OnHeader(beast::error_code ec, std::size_t /*bytes*/) {
+  if (closed_) return;
+  if (ec) return OnReadError(ec);
+  if (parser_->is_done()) return OnRequest();
+  // curl and others wait (up to a second) for "100 Continue" before sending
+  // a large body. It may only go out when no earlier answer is owed, or the
+  // client would take it for that answer's interim response.
+  if (beast::iequals(parser_->get()[bhttp::field::expect], "100-continue") && queue_.empty() && !writing_) {
+    SendContinue();
+  }
+  stream_.expires_after(state_->options.read_timeout);
+  bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+}
+
+void Session::OnBody(beast::error_code ec, std::size_t /*bytes*/) {
+  if (closed_) return;
+  if (ec) return OnReadError(ec);
+  OnRequest();
+}
+
+void Session::SendContinue() {
+  writing_ = true;
+  stream_.expires_after(state_->options.write_timeout);
+  asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      self->writing_ = false;
+                      if (self->closed_) return;
+                      if (ec) return self->Close(false);
+                      self->Flush();
+                    });
+}
+
+void Session::OnReadError(beast::error_code ec) {
+  read_state_ = ReadState::kNone;
+  read_closed_ = true;
+  ServerState& st = *state_;
+  if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) {
+    // The client closed its side; answer what it already sent, then close.
+    if (queue_.empty() && !writing_) Close(false);
+    return;
+  }
+  if (ec == beast::error::timeout) {
+    // A slow client: tcp_stream has closed the socket already.
+    st.metrics.Rejected(RejectReason::kTimeout);
+    return Close(false);
+  }
+  if (ec == bhttp::error::header_limit) {
+    st.metrics.Rejected(RejectReason::kHeaderTooLarge);
+    return PushError(MakeError(bhttp::status::request_header_fields_too_large, "header_too_large",
+                               "request line and headers exceed KYRODB_MAX_HEADER_BYTES=" +
+                                   std::to_string(st.options.max_header_bytes)));
+  }
+  if (ec == bhttp::error::body_limit) {
+    st.metrics.Rejected(RejectReason::kBodyTooLarge);
+    return PushError(MakeError(bhttp::status::payload_too_large, "body_too_large",
+                               "request body exceeds KYRODB_MAX_BODY_BYTES=" +
+                                   std::to_string(st.options.max_body_bytes)));
+  }
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
+    st.metrics.Rejected(RejectReason::kMalformedHttp);
+    return PushError(MakeError(bhttp::status::bad_request, "bad_request", "malformed HTTP request: " + ec.message()));
+  }
+  Close(false);  // reset, aborted, ...
+}
+
+// An answer to bytes that were not a usable request. The stream is out of
+// step now, so the connection closes after it.
+void Session::PushError(Response res) {
+  Slot slot;
+  slot.method = parser_ && parser_->is_header_done() ? std::string(parser_->get().method_string()) : "-";
+  slot.start = std::chrono::steady_clock::now();
+  slot.response = std::move(res);
+  queue_.push_back(std::move(slot));
+  Flush();
+}
+
+void Session::OnRequest() {
+  read_state_ = ReadState::kNone;
+  Request req = parser_->release();
+  parser_.reset();
+
+  Slot slot;
+  slot.start = std::chrono::steady_clock::now();
+  slot.method = std::string(req.method_string());
+  slot.version = req.version();
+  slot.head = req.method() == bhttp::verb::head;
+  slot.keep_alive = req.keep_alive();
+  if (!slot.keep_alive) read_closed_ = true;
+  uint64_t seq = front_seq_ + queue_.size();
+  queue_.push_back(std::move(slot));
+
+  // Posting keeps every state change on this connection's strand, whichever
+  // thread (WAL, blocking pool) completes the request.
+  Reply reply = [self = shared_from_this(), seq](Response res) {
+    asio::post(self->stream_.get_executor(),
+               [self, seq, res = std::move(res)]() mutable { self->Complete(seq, std::move(res)); });
+  };
+  RequestMeta meta;
+  std::optional<Response> now = HandleRequest(*state_, req, client_, &meta, reply);
+  queue_[seq - front_seq_].meta = meta;
+  if (now) Complete(seq, std::move(*now));
+  MaybeRead();
+}
+
+// Reads the next request if the client may send one and the read-ahead
+// allows it. With answers still owed, only bytes already buffered are read
+// (under the read timeout): the idle wait starts once nothing is owed.
+void Session::MaybeRead() {
+  if (closed_ || read_closed_ || read_state_ != ReadState::kNone) return;
+  if (queue_.size() >= state_->options.max_pipelined) return;
+  if (buffer_.size() > 0) return ReadHeader();
+  if (queue_.empty() && !writing_) WaitForRequest();
+}
+
+void Session::Complete(uint64_t seq, Response res) {
+  if (closed_ || seq < front_seq_ || seq - front_seq_ >= queue_.size()) return;
+  Slot& slot = queue_[seq - front_seq_];
+  if (slot.response) {
+    log::Error("http_double_reply", {{"route", GetRouteInfo(slot.meta.route).pattern}});
+    return;
+  }
+  slot.response = std::move(res);
+  Flush();
+}
+
+void Session::Flush() {
+  if (writing_ || closed_ || queue_.empty() || !queue_.front().response) return;
+  Slot& slot = queue_.front();
+  Response& res = *slot.response;
+  res.version(slot.version);
+  // The last answer before the connection closes (client asked, an error,
+  // or shutdown) says so; earlier pipelined answers stay keep-alive.
+  bool last = read_closed_ && queue_.size() == 1 && read_state_ == ReadState::kNone;
+  res.keep_alive(slot.keep_alive && !last);
+  res.set(bhttp::field::server, "kyrodb");
+  if (res.find(bhttp::field::content_type) == res.end()) res.set(bhttp::field::content_type, kJsonType);
+  res.prepare_payload();
+  if (slot.head) res.body().clear();  // Content-Length still gives the GET size
+
+  writing_ = true;
+  stream_.expires_after(state_->options.write_timeout);
+  bhttp::async_write(stream_, res, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+}
+
+void Session::OnWrite(beast::error_code ec, std::size_t /*bytes*/) {
+  writing_ = false;
+  if (queue_.empty()) return;  // closed while writing
+  Slot done = std::move(queue_.front());
+  queue_.pop_front();
+  ++front_seq_;
+  Record(done);
+  if (closed_) return;
+  if (ec) return Close(false);
+  if (!done.response->keep_alive()) {
+    read_closed_ = true;
+    if (read_state_ == ReadState::kNone) return Close(true);
+  }
+  if (read_closed_ && queue_.empty() && read_state_ == ReadState::kNone) return Close(true);
+  Flush();
+  MaybeRead();
+}
+
+void Session::Record(const Slot& slot) {
+  const Response& res = *slot.response;
+  unsigned status = res.result_int();
+  auto elapsed = std::chrono::steady_clock::now() - slot.start;
+  double seconds = std::chrono::duration<double>(elapsed).count();
+  state_->metrics.ObserveRequest(slot.meta.route, slot.meta.method, status, seconds);
+  if (state_->options.access_log && log::Enabled(spdlog::level::info)) {
+    log::Info("http_request",
+              {{"method", slot.method},
+               {"route", GetRouteInfo(slot.meta.route).pattern},
+               {"status", status},
+               {"duration_us", std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()},
+               {"remote", client_.address}});
+  }
+}
+
+void Session::Close(bool graceful) {
+  if (closed_) return;
+  closed_ = true;
+  beast::error_code ec;
+  if (graceful) {
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (!ec) return Linger();
+  }
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.close();
+}
+
+void Session::Linger() {
+  if (lingered_ == 0) stream_.expires_after(kLingerTime);
+  buffer_.consume(buffer_.size());
+  stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
+                            self->lingered_ += bytes;
+                            if (!ec && self->lingered_ < kLingerMaxBytes) return self->Linger();
+                            self->stream_.close();
+                          });
+}
+
+}  // namespace kyrodb::http
