@@ -126,6 +126,7 @@ const Setting kSettings[] = {
    }},
   {"KYRODB_DATA_DIR", true, false, "./data", "directory of snapshot.bin, wal.*, index-rmi.bin",
    [](std::string_view t, ServerConfig* c) -> std::string {
+     if (t.empty()) return "must not be empty";
      c->store.data_dir = std::string(t);
      return {};
    }},
@@ -376,11 +377,37 @@ ParseResult ParseServe(const std::vector<std::string>& args, const Environment& 
   return r;
 }
 
+// verify [--data-dir DIR]: checks a stopped store's files offline.
+ParseResult ParseVerify(const std::vector<std::string>& args, const Environment& env) {
+  ParseResult r;
+  r.command = Command::kVerify;
+  if (auto e = env.find("KYRODB_DATA_DIR"); e != env.end() && !e->second.empty()) r.config.store.data_dir = e->second;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      r.command = Command::kHelp;
+      r.help = UsageText();
+      return r;
+    }
+    if (a == "--data-dir" && i + 1 < args.size()) {
+      r.config.store.data_dir = args[++i];
+    } else if (a.rfind("--data-dir=", 0) == 0) {
+      r.config.store.data_dir = a.substr(std::string_view("--data-dir=").size());
+    } else if (a == "--data-dir") {
+      return Fail("--data-dir needs a value");
+    } else {
+      return Fail("unexpected argument " + Quote(a) + ": verify takes --data-dir DIR");
+    }
+  }
+  if (r.config.store.data_dir.empty()) return Fail("invalid --data-dir \"\": must not be empty");
+  return r;
+}
+
 }  // namespace
 
 ParseResult ParseCommandLine(const std::vector<std::string>& args, const Environment& env,
                              unsigned hardware_threads) {
-  if (args.empty()) return Fail("no command given (expected serve, version or --help)");
+  if (args.empty()) return Fail("no command given (expected serve, verify, version or --help)");
   const std::string& cmd = args[0];
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     ParseResult r;
@@ -395,7 +422,8 @@ ParseResult ParseCommandLine(const std::vector<std::string>& args, const Environ
     return r;
   }
   if (cmd == "serve") return ParseServe(args, env, hardware_threads);
-  return Fail("unknown command " + Quote(cmd) + " (expected serve, version or --help)");
+  if (cmd == "verify") return ParseVerify(args, env);
+  return Fail("unknown command " + Quote(cmd) + " (expected serve, verify, version or --help)");
 }
 
 Environment EnvironmentFromProcess() {
@@ -413,6 +441,7 @@ std::string UsageText() {
   std::string out =
       "Usage:\n"
       "  kyrodb-engine serve [HOST [PORT]] [--data-dir DIR] [--SETTING VALUE ...]\n"
+      "  kyrodb-engine verify [--data-dir DIR]   check every checksum of a stopped store\n"
       "  kyrodb-engine version\n"
       "  kyrodb-engine --help\n"
       "\n"

@@ -1,6 +1,7 @@
 // Command line and environment of kyrodb-engine (SPEC §3).
 //
 //   kyrodb-engine serve [HOST [PORT]] [--data-dir DIR] [--SETTING VALUE ...]
+//   kyrodb-engine verify [--data-dir DIR]
 //   kyrodb-engine version
 //   kyrodb-engine --help | help | serve --help
 //
@@ -29,10 +30,11 @@ struct ServerConfig {
   std::string log_level = "info";
 };
 
-enum class Command { kServe, kVersion, kHelp };
+enum class Command { kServe, kVerify, kVersion, kHelp };
 
 struct ParseResult {
   Command command = Command::kHelp;
+  // kServe: everything; kVerify: store.data_dir and log_level.
   ServerConfig config;
   // Non-empty: the arguments or a variable are invalid. Names the variable or
   // flag and the accepted values; main prints it and exits 2.

@@ -128,6 +128,20 @@ std::optional<Response> Dispatch(ServerState& state, Request& req, const ClientI
 
 }  // namespace
 
+bool IsWriteRequest(const Request& req) {
+  RouteMatch match = MatchRoute(req.method(), SplitTarget(Sv(req.target())).path);
+  if (match.outcome != RouteMatch::Outcome::kFound) return false;
+  switch (match.route) {
+    case RouteId::kPut:
+    case RouteId::kBatchPut:
+      return true;
+    case RouteId::kKv:
+      return req.method() == bhttp::verb::put || req.method() == bhttp::verb::delete_;
+    default:
+      return false;
+  }
+}
+
 ServerState::ServerState(HttpOptions opts, prometheus::Registry& reg, RateLimiter::Clock clock)
     : options(std::move(opts)),
       registry(reg),

@@ -55,6 +55,12 @@ struct RequestMeta {
   Method method = Method::kOther;
 };
 
+// True for the routes that write through the store asynchronously (put,
+// batch put, PUT/DELETE /v1/kv/{key}). The session lets pipelined writes
+// overlap (they group-commit together) but makes anything else wait for the
+// writes before it, so a pipelined read sees the connection's earlier writes.
+bool IsWriteRequest(const Request& req);
+
 // Returns the response now, or nullopt when the handler has taken `reply` and
 // will call it later, from any thread. Never throws.
 std::optional<Response> HandleRequest(ServerState& state, Request& req, const ClientInfo& client, RequestMeta* meta,

@@ -184,6 +184,7 @@ void Session::PushError(Response res) {
   Slot slot;
   slot.method = parser_ && parser_->is_header_done() ? std::string(parser_->get().method_string()) : "-";
   slot.start = std::chrono::steady_clock::now();
+  slot.dispatched = true;
   slot.response = std::move(res);
   queue_.push_back(std::move(slot));
   Flush();
@@ -191,30 +192,58 @@ void Session::PushError(Response res) {
 
 void Session::OnRequest() {
   read_state_ = ReadState::kNone;
-  Request req = parser_->release();
-  parser_.reset();
-
   Slot slot;
-  slot.start = std::chrono::steady_clock::now();
+  slot.request = parser_->release();
+  parser_.reset();
+  const Request& req = *slot.request;
   slot.method = std::string(req.method_string());
   slot.version = req.version();
   slot.head = req.method() == bhttp::verb::head;
   slot.keep_alive = req.keep_alive();
+  slot.is_write = IsWriteRequest(req);
   if (!slot.keep_alive) read_closed_ = true;
-  uint64_t seq = front_seq_ + queue_.size();
   queue_.push_back(std::move(slot));
-
-  // Posting keeps every state change on this connection's strand, whichever
-  // thread (WAL, blocking pool) completes the request.
-  Reply reply = [self = shared_from_this(), seq](Response res) {
-    asio::post(self->stream_.get_executor(),
-               [self, seq, res = std::move(res)]() mutable { self->Complete(seq, std::move(res)); });
-  };
-  RequestMeta meta;
-  std::optional<Response> now = HandleRequest(*state_, req, client_, &meta, reply);
-  queue_[seq - front_seq_].meta = meta;
-  if (now) Complete(seq, std::move(*now));
+  DispatchReady();
   MaybeRead();
+}
+
+bool Session::MayDispatch(size_t index) const {
+  bool pending = false;
+  bool pending_other = false;
+  for (size_t i = 0; i < index; ++i) {
+    const Slot& s = queue_[i];
+    if (s.response) continue;
+    pending = true;
+    pending_other = pending_other || !s.is_write;
+  }
+  return !pending || (queue_[index].is_write && !pending_other);
+}
+
+// Dispatches queued requests in order while the rule in the header allows.
+void Session::DispatchReady() {
+  if (dispatching_) return;  // a synchronous answer inside the loop below
+  dispatching_ = true;
+  for (size_t i = 0; i < queue_.size() && !closed_; ++i) {
+    if (queue_[i].dispatched) continue;
+    if (!MayDispatch(i)) break;
+    Slot& slot = queue_[i];
+    slot.dispatched = true;
+    slot.start = std::chrono::steady_clock::now();
+    Request req = std::move(*slot.request);
+    slot.request.reset();
+    uint64_t seq = front_seq_ + i;
+    // Posting keeps every state change on this connection's strand, whichever
+    // thread (WAL, blocking pool) completes the request.
+    Reply reply = [self = shared_from_this(), seq](Response res) {
+      asio::post(self->stream_.get_executor(),
+                 [self, seq, res = std::move(res)]() mutable { self->Complete(seq, std::move(res)); });
+    };
+    RequestMeta meta;
+    std::optional<Response> now = HandleRequest(*state_, req, client_, &meta, reply);
+    queue_[i].meta = meta;
+    if (now) Complete(seq, std::move(*now));
+  }
+  dispatching_ = false;
 }
 
 // Reads the next request if the client may send one and the read-ahead
@@ -236,6 +265,7 @@ void Session::Complete(uint64_t seq, Response res) {
   }
   slot.response = std::move(res);
   Flush();
+  DispatchReady();
 }
 
 void Session::Flush() {

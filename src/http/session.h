@@ -8,9 +8,12 @@
 // per byte, so a client trickling one byte a second is cut). Responses must
 // be taken within write_timeout.
 //
-// Pipelining: requests are dispatched in arrival order and their responses
-// written in that order, even when a later one (a read) completes before an
-// earlier one (a durable write). Up to max_pipelined requests are read ahead.
+// Pipelining: up to max_pipelined requests are read ahead; responses are
+// written in request order even when a later one completes first. A request
+// is dispatched in order, and only once the requests before it are answered,
+// except that a write may start while earlier writes are still waiting for
+// their fsync (so a pipeline of writes shares group commits). Thus a
+// pipelined read always sees the connection's earlier writes.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -49,8 +52,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void Abort();
 
  private:
-  // A request read and dispatched, waiting for its turn to be written.
+  // A request read, then dispatched, then answered, then written.
   struct Slot {
+    std::optional<Request> request;  // until dispatched
+    bool dispatched = false;
+    bool is_write = false;
     std::optional<Response> response;
     RequestMeta meta;
     std::string method;
@@ -68,6 +74,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnBody(boost::beast::error_code ec, std::size_t bytes);
   void OnReadError(boost::beast::error_code ec);
   void OnRequest();
+  void DispatchReady();
+  bool MayDispatch(size_t index) const;
   void PushError(Response res);
   void MaybeRead();
   void Complete(uint64_t seq, Response res);
@@ -93,6 +101,7 @@ class Session : public std::enable_shared_from_this<Session> {
   ReadState read_state_ = ReadState::kNone;
   bool read_closed_ = false;  // no further requests on this connection
   bool writing_ = false;
+  bool dispatching_ = false;
   bool closed_ = false;
   size_t lingered_ = 0;
 };
