@@ -41,11 +41,14 @@ struct RmiOptions {
   // about 4x the key count and at the key range's width, so tiny or dense key
   // sets never pay for an oversized table.
   uint32_t router_bits = 16;
-  // Target keys per leaf when `leaves` is 0. Each leaf costs 16 bytes, so 16
-  // keys/leaf is 1 byte per key of index; fewer keys per leaf shrink the
-  // probe window (fewer cache lines read per lookup) until the leaf array no
-  // longer stays in cache.
-  uint32_t keys_per_leaf = 16;
+  // Target keys per leaf when `leaves` is 0. Each leaf costs 16 bytes
+  // (256 keys/leaf = 1/16 byte per key: 625 KiB of leaves at 10M keys, which
+  // stays in L2 while the key array streams through the caches). Fewer keys
+  // per leaf shrink the probe window (mean ~17 keys, 3 cache lines read in
+  // parallel, at 256) but a leaf array that falls out of cache costs a second
+  // dependent miss per lookup: measured at 10M and 50M keys, 256 beat 16, 32,
+  // 64, 128 and 1024 (docs/INDEX.md).
+  uint32_t keys_per_leaf = 256;
   // Exact leaf count; 0 = ceil(n / keys_per_leaf). Tests use it to force one
   // leaf or more leaves than keys. Capped at kMaxLeaves.
   uint32_t leaves = 0;
@@ -136,11 +139,13 @@ class Rmi {
   struct Routed {
     size_t leaf;
     double t;
+    double rank;  // the router's own CDF estimate, used as a prefetch hint
   };
   // Defined in rmi_model.h, shared by build, lookup and load so that the
   // error bounds are measured with exactly the arithmetic lookups use.
   Routed Route(uint64_t key) const;       // key must be in [min_key_, max_key_]
   ApproxPos Window(uint64_t key) const;   // key must be in [min_key_, max_key_]
+  ApproxPos WindowOf(const Routed& r) const;
   Status VerifyAgainstKeys(double* mean_error) const;  // the semantic half of Deserialize
   void FinishStats();                     // fills stats_ from the model and keys
 

@@ -58,11 +58,12 @@ inline Rmi::Routed Rmi::Route(uint64_t key) const {
   leaf = leaf < last ? leaf : last;
   double t = s - static_cast<double>(leaf);
   t = t < 1.0 ? t : 1.0;
-  return {leaf, t};
+  return {leaf, t, rank};
 }
 
-inline ApproxPos Rmi::Window(uint64_t key) const {
-  const Routed r = Route(key);
+inline ApproxPos Rmi::Window(uint64_t key) const { return WindowOf(Route(key)); }
+
+inline ApproxPos Rmi::WindowOf(const Routed& r) const {
   const Leaf& leaf = leaves_[r.leaf];
   const int64_t first = leaf.first;
   const int64_t end = leaves_[r.leaf + 1].first;  // usually the same cache line
