@@ -55,6 +55,7 @@ void Rmi::FinishStats() {
   stats_.count = n;
   stats_.leaves = leaves_.size() - 1;
   stats_.router_bits = router_bits_;
+  stats_.log_router = router_kind_ == kRouterLog;
   stats_.bytes = router_.size() * sizeof(uint32_t) + leaves_.size() * sizeof(Leaf);
   uint64_t max_error = 0;
   double window_keys = 0;  // sum over keys of the window their leaf searches

@@ -70,6 +70,7 @@ struct RmiStats {
   double mean_window = 0;      // mean probe window (keys) over all keys
   double build_ms = 0;         // wall time of Build (0 when loaded from a file)
   uint32_t router_bits = 0;    // effective router width after the caps
+  bool log_router = false;     // the router splits powers of two (skewed keys)
   uint64_t bytes = 0;          // router + leaves, excluding the keys themselves
 };
 
@@ -126,12 +127,14 @@ class Rmi {
   // builder, the file code and the tests can share it.
   struct Leaf {
     uint32_t first;     // rank of the first key routed to this leaf
-    float intercept;    // predicted local rank = intercept + slope * t
-    float slope;        //   (t in [0, 1] is the router estimate inside the leaf)
+    uint32_t centre;    // mean t of the leaf's keys, fixed point (2^-32 units)
+    float slope;        // predicted local rank = (count - 1) / 2 + slope * (t - centre)
     uint16_t err_lo;    // prediction may be this much above the true rank
     uint16_t err_hi;    // ... or this much below; kWholeLeaf = search all of it
   };
   static constexpr uint16_t kWholeLeaf = 0xFFFF;
+  static constexpr uint32_t kRouterLinear = 0;
+  static constexpr uint32_t kRouterLog = 1;
 
  private:
   Rmi() = default;
@@ -144,6 +147,14 @@ class Rmi {
   // Defined in rmi_model.h, shared by build, lookup and load so that the
   // error bounds are measured with exactly the arithmetic lookups use.
   Routed Route(uint64_t key) const;       // key must be in [min_key_, max_key_]
+  void Bucket(uint64_t x, uint64_t* bucket, double* frac) const;  // x = key - min_key_
+  // Sets the router's kind and shape and derives the lookup constants.
+  // Returns the bucket count the shape implies for the key range.
+  uint64_t SetRouterShape(uint32_t kind, uint32_t shift, uint32_t exp_lo);
+  // Builds router_ (buckets + 1 ranks) for the current shape; false if the
+  // keys are not strictly increasing. *crowding = sum over buckets of
+  // count^2 / n, the mean number of keys sharing a key's bucket.
+  bool FillRouter(uint64_t buckets, double* crowding);
   ApproxPos Window(uint64_t key) const;   // key must be in [min_key_, max_key_]
   ApproxPos WindowOf(const Routed& r) const;
   Status VerifyAgainstKeys(double* mean_error) const;  // the semantic half of Deserialize
@@ -152,10 +163,16 @@ class Rmi {
   std::span<const uint64_t> keys_;
   uint64_t min_key_ = ~uint64_t{0};  // n == 0: every key is below min or above max
   uint64_t max_key_ = 0;
-  uint32_t shift_ = 0;               // bucket = (key - min_key_) >> shift_
+  // The router comes in two kinds (rmi_builder.cpp explains the choice):
+  //  kRouterLinear: bucket = x >> shift_, x = key - min_key_.
+  //  kRouterLog:    bucket 0 holds x < 2^exp_lo_; above it, each power of two
+  //                 of x gets 2^shift_ buckets (the bits after x's leading 1).
+  uint32_t router_kind_ = kRouterLinear;
+  uint32_t shift_ = 0;
+  uint32_t exp_lo_ = 0;
   uint32_t router_bits_ = 0;
   uint64_t bucket_mask_ = 0;         // (1 << shift_) - 1
-  double bucket_scale_ = 1.0;        // 2^-shift_, exact
+  double bucket_scale_ = 1.0;        // linear: 2^-shift_; log: 2^-exp_lo_ (exact)
   double leaf_scale_ = 1.0;          // leaves / n
   std::vector<uint32_t> router_;     // buckets + 1 ranks, router_[buckets] == n
   std::vector<Leaf> leaves_;         // leaves + 1; the last is a sentinel {first = n}

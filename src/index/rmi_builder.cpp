@@ -39,7 +39,7 @@ namespace {
 // of the stored (float) parameters under the lookup's own arithmetic.
 void FitLeaf(const std::vector<double>& ts, Rmi::Leaf* leaf, double* sum_abs_error) {
   const size_t count = ts.size();
-  leaf->intercept = 0;
+  leaf->centre = 0;
   leaf->slope = 0;
   leaf->err_lo = 0;
   leaf->err_hi = 0;
@@ -61,11 +61,9 @@ void FitLeaf(const std::vector<double>& ts, Rmi::Leaf* leaf, double* sum_abs_err
   }
   double slope = var > 0 ? cov / var : 0.0;
   if (!(slope >= 0)) slope = 0;  // sorted keys give cov >= 0; also drops NaN
-  slope = std::min(slope, kMaxLeafParam / 2);
-  double intercept = mean_y - slope * mean_t;
-  intercept = std::clamp(intercept, -kMaxLeafParam / 2, kMaxLeafParam / 2);
+  slope = std::min(slope, kMaxLeafSlope);
   leaf->slope = static_cast<float>(slope);
-  leaf->intercept = static_cast<float>(intercept);
+  leaf->centre = static_cast<uint32_t>(std::min(std::round(mean_t * 0x1p32), 4294967295.0));
 
   int64_t err_lo = 0;
   int64_t err_hi = 0;
@@ -91,6 +89,37 @@ void FitLeaf(const std::vector<double>& ts, Rmi::Leaf* leaf, double* sum_abs_err
 
 }  // namespace
 
+bool Rmi::FillRouter(uint64_t buckets, double* crowding) {
+  // Keys are sorted, so buckets only move forward: router_[b] is the rank of
+  // the first key in a bucket >= b.
+  router_.assign(buckets + 1, 0);
+  uint32_t* router = router_.data();
+  const size_t n = keys_.size();
+  uint64_t next_bucket = 0;
+  uint64_t unsorted = 0;
+  uint64_t prev = min_key_;
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t k = keys_[i];
+    unsorted |= static_cast<uint64_t>(i != 0 && k <= prev);
+    prev = k;
+    uint64_t bucket;
+    double frac;
+    Bucket(k - min_key_, &bucket, &frac);
+    // The clamp only matters for unsorted input, rejected below, but it keeps
+    // that rejection from writing past the table first.
+    bucket = std::min(bucket, buckets - 1);
+    while (next_bucket <= bucket) router[next_bucket++] = static_cast<uint32_t>(i);
+  }
+  while (next_bucket <= buckets) router[next_bucket++] = static_cast<uint32_t>(n);
+  double sum_sq = 0;
+  for (uint64_t b = 0; b < buckets; ++b) {
+    const auto c = static_cast<double>(router[b + 1] - router[b]);
+    sum_sq += c * c;
+  }
+  *crowding = n == 0 ? 0 : sum_sq / static_cast<double>(n);
+  return unsorted == 0;
+}
+
 std::unique_ptr<Rmi> Rmi::Build(std::span<const uint64_t> keys, const RmiOptions& opts) {
   const auto started = std::chrono::steady_clock::now();
   const size_t n = keys.size();
@@ -106,42 +135,41 @@ std::unique_ptr<Rmi> Rmi::Build(std::span<const uint64_t> keys, const RmiOptions
     return rmi;
   }
 
-  // Pass 1: the router, fused with the sortedness check. Keys are sorted, so
-  // buckets only move forward: router_[b] is the first rank in bucket >= b.
+  // Pass 1: the linear router, fused with the sortedness check.
   const uint64_t min_key = keys.front();
   const uint64_t max_key = keys.back();
   const uint64_t range = max_key - min_key;
   const auto range_bits = static_cast<uint32_t>(std::bit_width(range));
   const auto count_bits = static_cast<uint32_t>(std::bit_width(n)) + 2;
-  const uint32_t bits = std::min({opts.router_bits, kMaxRouterBits, range_bits, count_bits});
+  const uint32_t wanted_bits = std::min({opts.router_bits, kMaxRouterBits, count_bits});
+  const uint32_t bits = std::min(wanted_bits, range_bits);
+  rmi->min_key_ = min_key;
+  rmi->max_key_ = max_key;
+  rmi->router_bits_ = bits;
   // Zero router bits means one bucket (a linear root); a full 64-bit range
   // then needs two, as a u64 cannot be shifted by 64.
   const uint32_t shift = std::min(range_bits - bits, 63u);
-  const uint64_t buckets = (range >> shift) + 1;
+  double linear_crowding = 0;
+  if (!rmi->FillRouter(rmi->SetRouterShape(kRouterLinear, shift, 0), &linear_crowding)) return nullptr;
 
-  rmi->min_key_ = min_key;
-  rmi->max_key_ = max_key;
-  rmi->shift_ = shift;
-  rmi->router_bits_ = bits;
-  rmi->bucket_mask_ = shift == 0 ? 0 : (uint64_t{1} << shift) - 1;
-  rmi->bucket_scale_ = std::ldexp(1.0, -static_cast<int>(shift));
-  rmi->router_.resize(buckets + 1);
-
-  uint32_t* router = rmi->router_.data();
-  uint64_t next_bucket = 0;
-  uint64_t unsorted = 0;
-  uint64_t prev = min_key;
-  for (size_t i = 0; i < n; ++i) {
-    const uint64_t k = keys[i];
-    unsorted |= static_cast<uint64_t>(i != 0 && k <= prev);
-    prev = k;
-    // The clamp only matters for unsorted input, rejected below, but it keeps
-    // that rejection from writing past the table first.
-    const uint64_t bucket = std::min((k - min_key) >> shift, buckets - 1);
-    while (next_bucket <= bucket) router[next_bucket++] = static_cast<uint32_t>(i);
+  // Pass 1b, only when the linear router crowds keys into few buckets (4x
+  // the even spread): try the log router and keep whichever spreads better.
+  const double even = std::max(1.0, static_cast<double>(n) / static_cast<double>(rmi->router_.size() - 1));
+  if (n >= 64 && wanted_bits >= 4 && linear_crowding > 4 * even) {
+    const uint32_t exp_lo = static_cast<uint32_t>(std::bit_width(keys[1] - min_key)) - 1;
+    const uint32_t slots = range_bits - exp_lo;  // powers of two from exp_lo up
+    const uint32_t slot_bits = static_cast<uint32_t>(std::bit_width(slots - 1));
+    const uint32_t mantissa_bits = wanted_bits > slot_bits ? wanted_bits - slot_bits : 0;
+    std::vector<uint32_t> linear_router = std::move(rmi->router_);
+    double log_crowding = 0;
+    rmi->FillRouter(rmi->SetRouterShape(kRouterLog, mantissa_bits, exp_lo), &log_crowding);
+    if (log_crowding < linear_crowding) {
+      rmi->router_bits_ = static_cast<uint32_t>(std::bit_width(rmi->router_.size() - 2));
+    } else {
+      rmi->router_ = std::move(linear_router);
+      rmi->SetRouterShape(kRouterLinear, shift, 0);
+    }
   }
-  if (unsorted != 0) return nullptr;
-  while (next_bucket <= buckets) router[next_bucket++] = static_cast<uint32_t>(n);
 
   // Pass 2: route every key, fit each leaf once its keys are all seen.
   uint64_t leaf_count = opts.leaves != 0 ? opts.leaves

@@ -4,17 +4,19 @@
 //   off  size  field
 //     0     8  magic "KYRORMI\0"
 //     8     4  format version (1)
-//    12     4  header size in bytes (72)
+//    12     4  header size in bytes (80)
 //    16     8  snapshot_id (opaque, from the engine)
 //    24     8  key count n
 //    32     8  min key (2^64-1 when n = 0)
 //    40     8  max key (0 when n = 0)
-//    48     4  shift: bucket = (key - min) >> shift
+//    48     4  router kind: 0 linear, 1 log (rmi.h)
 //    52     4  router bits in effect (informational)
-//    56     8  bucket count B = ((max - min) >> shift) + 1   (1 when n = 0)
-//    64     8  leaf count L
-//    72  4(B+1)  router: u32 rank of each bucket's first key; router[B] = n
-//     .  16(L+1) leaves: u32 first, f32 intercept, f32 slope, u16 err_lo,
+//    56     4  shift: linear: bucket = (key - min) >> shift; log: mantissa bits
+//    60     4  exp_lo: log: bucket 0 holds key - min < 2^exp_lo; linear: 0
+//    64     8  bucket count B, which must equal what kind/shift/exp_lo imply
+//    72     8  leaf count L
+//    80  4(B+1)  router: u32 rank of each bucket's first key; router[B] = n
+//     .  16(L+1) leaves: u32 first, u32 centre, f32 slope, u16 err_lo,
 //                u16 err_hi (0xFFFF = search the whole leaf); leaf L is the
 //                sentinel {first = n, 0, 0, 0, 0}
 //     .     4  CRC32C of every byte before it
@@ -38,7 +40,7 @@ namespace {
 
 constexpr char kMagic[8] = {'K', 'Y', 'R', 'O', 'R', 'M', 'I', '\0'};
 constexpr uint32_t kVersion = 1;
-constexpr size_t kHeaderSize = 72;
+constexpr size_t kHeaderSize = 80;
 constexpr size_t kLeafBytes = 16;
 constexpr size_t kTrailerSize = 4;
 
@@ -56,14 +58,16 @@ std::string Rmi::Serialize(uint64_t snapshot_id) const {
   PutFixed64(&out, keys_.size());
   PutFixed64(&out, min_key_);
   PutFixed64(&out, max_key_);
-  PutFixed32(&out, shift_);
+  PutFixed32(&out, router_kind_);
   PutFixed32(&out, router_bits_);
+  PutFixed32(&out, shift_);
+  PutFixed32(&out, exp_lo_);
   PutFixed64(&out, router_.size() - 1);
   PutFixed64(&out, leaves_.size() - 1);
   for (uint32_t rank : router_) PutFixed32(&out, rank);
   for (const Leaf& leaf : leaves_) {
     PutFixed32(&out, leaf.first);
-    PutFixed32(&out, std::bit_cast<uint32_t>(leaf.intercept));
+    PutFixed32(&out, leaf.centre);
     PutFixed32(&out, std::bit_cast<uint32_t>(leaf.slope));
     PutFixed32(&out, uint32_t{leaf.err_lo} | (uint32_t{leaf.err_hi} << 16));
   }
@@ -102,14 +106,34 @@ Status Rmi::Deserialize(std::string_view bytes, std::span<const uint64_t> keys, 
   if (n == 0 ? (min_key != ~uint64_t{0} || max_key != 0) : (min_key != keys.front() || max_key != keys.back())) {
     return Bad("key range does not match the snapshot's keys");
   }
-  const uint32_t shift = DecodeFixed32(p + 48);
+  const uint32_t kind = DecodeFixed32(p + 48);
   const uint32_t router_bits = DecodeFixed32(p + 52);
-  const uint64_t buckets = DecodeFixed64(p + 56);
-  const uint64_t leaf_count = DecodeFixed64(p + 64);
-  if (shift > 63 || router_bits > kMaxRouterBits) return Bad("router shift or width out of range");
-  const uint64_t expected_buckets = n == 0 ? 1 : ((max_key - min_key) >> shift) + 1;
-  if (buckets != expected_buckets || buckets > (uint64_t{1} << kMaxRouterBits)) {
-    return Bad("bucket count " + std::to_string(buckets) + " does not match the key range");
+  const uint32_t shift = DecodeFixed32(p + 56);
+  const uint32_t exp_lo = DecodeFixed32(p + 60);
+  const uint64_t buckets = DecodeFixed64(p + 64);
+  const uint64_t leaf_count = DecodeFixed64(p + 72);
+  const uint64_t range = max_key - min_key;  // wraps for n = 0; unused then
+  const auto range_bits = static_cast<uint32_t>(std::bit_width(range));
+  if (router_bits > kMaxRouterBits) return Bad("router width out of range");
+  uint64_t expected_buckets = 1;
+  if (n == 0) {
+    if (kind != kRouterLinear || shift != 0 || exp_lo != 0) return Bad("bad router for an empty index");
+  } else if (kind == kRouterLinear) {
+    if (shift > 63 || exp_lo != 0) return Bad("linear router shift out of range");
+    expected_buckets = (range >> shift) + 1;
+  } else if (kind == kRouterLog) {
+    // Needs a key range to split, exp_lo inside it, and a table no larger
+    // than a linear router may be.
+    if (range_bits == 0 || exp_lo >= range_bits || shift > kMaxRouterBits) {
+      return Bad("log router shape out of range");
+    }
+    const uint64_t slots = range_bits - exp_lo;
+    expected_buckets = 1 + (slots << shift);
+  } else {
+    return Bad("unknown router kind " + std::to_string(kind));
+  }
+  if (buckets != expected_buckets || buckets > (uint64_t{1} << kMaxRouterBits) + 1) {
+    return Bad("bucket count " + std::to_string(buckets) + " does not match the router shape");
   }
   if (leaf_count == 0 || leaf_count > kMaxLeaves || (n == 0 && leaf_count != 1)) {
     return Bad("leaf count " + std::to_string(leaf_count) + " out of range");
@@ -127,10 +151,8 @@ Status Rmi::Deserialize(std::string_view bytes, std::span<const uint64_t> keys, 
   rmi->keys_ = keys;
   rmi->min_key_ = min_key;
   rmi->max_key_ = max_key;
-  rmi->shift_ = shift;
   rmi->router_bits_ = router_bits;
-  rmi->bucket_mask_ = shift == 0 ? 0 : (uint64_t{1} << shift) - 1;
-  rmi->bucket_scale_ = std::ldexp(1.0, -static_cast<int>(shift));
+  rmi->SetRouterShape(kind, shift, exp_lo);
   rmi->leaf_scale_ = n == 0 ? 1.0 : static_cast<double>(leaf_count) / static_cast<double>(n);
 
   const char* q = p + kHeaderSize;
@@ -148,7 +170,7 @@ Status Rmi::Deserialize(std::string_view bytes, std::span<const uint64_t> keys, 
   for (uint64_t j = 0; j <= leaf_count; ++j, q += kLeafBytes) {
     Leaf leaf;
     leaf.first = DecodeFixed32(q);
-    leaf.intercept = std::bit_cast<float>(DecodeFixed32(q + 4));
+    leaf.centre = DecodeFixed32(q + 4);
     leaf.slope = std::bit_cast<float>(DecodeFixed32(q + 8));
     const uint32_t errs = DecodeFixed32(q + 12);
     leaf.err_lo = static_cast<uint16_t>(errs & 0xFFFF);
@@ -157,8 +179,7 @@ Status Rmi::Deserialize(std::string_view bytes, std::span<const uint64_t> keys, 
     if ((j == 0 && leaf.first != 0) || leaf.first < prev_first || leaf.first > n) {
       return Bad("leaf " + std::to_string(j) + " starts out of order or out of range");
     }
-    if (!std::isfinite(leaf.intercept) || !std::isfinite(leaf.slope) || leaf.slope < 0 ||
-        std::fabs(leaf.intercept) > kMaxLeafParam || leaf.slope > kMaxLeafParam) {
+    if (!std::isfinite(leaf.slope) || leaf.slope < 0 || leaf.slope > kMaxLeafSlope) {
       return Bad("leaf " + std::to_string(j) + " has invalid model parameters");
     }
     if (leaf.err_hi == kWholeLeaf && leaf.err_lo != 0) {
@@ -167,7 +188,7 @@ Status Rmi::Deserialize(std::string_view bytes, std::span<const uint64_t> keys, 
     rmi->leaves_[j] = leaf;
   }
   const Leaf& sentinel = rmi->leaves_[leaf_count];
-  if (sentinel.first != n || sentinel.intercept != 0 || sentinel.slope != 0 || sentinel.err_lo != 0 ||
+  if (sentinel.first != n || sentinel.centre != 0 || sentinel.slope != 0 || sentinel.err_lo != 0 ||
       sentinel.err_hi != 0) {
     return Bad("bad sentinel leaf");
   }

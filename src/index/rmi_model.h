@@ -21,36 +21,92 @@
 #pragma once
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 
 #include "index/rmi.h"
 
 namespace kyrodb::index {
 
-// Largest |intercept| and |slope| a leaf may hold, so that the prediction
-// always fits an int64 (the loader rejects anything larger).
-inline constexpr double kMaxLeafParam = 4294967296.0;  // 2^32
+// Largest slope a leaf may hold (the loader rejects anything larger). Dense
+// clusters inside one router bucket need steep slopes: their keys' t values
+// differ only in far decimals.
+inline constexpr double kMaxLeafSlope = 281474976710656.0;  // 2^48
+
+// Why a fixed-point centre and no stored intercept: the line goes through
+// (centre, middle of the leaf). A float intercept would be slope * mean_t,
+// which for a steep leaf is huge and loses whole ranks to rounding; the
+// centre is exact to 2^-32 (as fine as t itself is resolved), and what little
+// offset its rounding leaves is absorbed by the asymmetric error bounds.
+inline double LeafCentre(const Rmi::Leaf& leaf) { return static_cast<double>(leaf.centre) * 0x1p-32; }
 
 // Local rank predicted by a leaf holding `count` keys for router estimate t
 // in [0, 1]. Clamping to [0, count] keeps the prediction monotone, makes the
 // truncation a floor, and stops a steep leaf from extrapolating past its end
 // for absent keys between its last key and the next leaf.
 inline int64_t LeafPredictLocal(const Rmi::Leaf& leaf, double t, int64_t count) {
-  double v = static_cast<double>(leaf.intercept) + static_cast<double>(leaf.slope) * t;
+  double v = static_cast<double>(count - 1) * 0.5 + static_cast<double>(leaf.slope) * (t - LeafCentre(leaf));
   v = v > 0.0 ? v : 0.0;  // also maps NaN to 0
   const double c = static_cast<double>(count);
   v = v < c ? v : c;
   return static_cast<int64_t>(v);
 }
 
+// 2^-sh as a double, exactly, without a libm call.
+inline double Pow2Neg(uint32_t sh) { return std::bit_cast<double>(static_cast<uint64_t>(1023 - sh) << 52); }
+
+inline void Rmi::Bucket(uint64_t x, uint64_t* bucket, double* frac) const {
+  if (router_kind_ == kRouterLinear) {
+    *bucket = x >> shift_;
+    // bucket_scale_ is a power of two, so frac is exactly (x mod width) /
+    // width, rounded once.
+    *frac = static_cast<double>(x & bucket_mask_) * bucket_scale_;
+    return;
+  }
+  if ((x >> exp_lo_) == 0) {
+    *bucket = 0;
+    *frac = static_cast<double>(x) * bucket_scale_;
+    return;
+  }
+  // Ordering by (exponent, next shift_ bits) is ordering by x, and inside a
+  // bucket the remaining low bits interpolate linearly, so the map stays
+  // monotone.
+  const auto e = static_cast<uint32_t>(63 - std::countl_zero(x));
+  uint64_t mantissa;
+  double f = 0;
+  if (e >= shift_) {
+    const uint32_t sh = e - shift_;
+    mantissa = (x >> sh) & bucket_mask_;
+    f = static_cast<double>(x & ((uint64_t{1} << sh) - 1)) * Pow2Neg(sh);
+  } else {
+    mantissa = (x << (shift_ - e)) & bucket_mask_;  // one value per bucket
+  }
+  *bucket = 1 + ((static_cast<uint64_t>(e - exp_lo_) << shift_) | mantissa);
+  *frac = f;
+}
+
+inline uint64_t Rmi::SetRouterShape(uint32_t kind, uint32_t shift, uint32_t exp_lo) {
+  router_kind_ = kind;
+  shift_ = shift;
+  exp_lo_ = exp_lo;
+  bucket_mask_ = shift == 0 ? 0 : (uint64_t{1} << shift) - 1;
+  const uint64_t range = max_key_ - min_key_;
+  if (kind == kRouterLinear) {
+    bucket_scale_ = Pow2Neg(shift);
+    return (range >> shift) + 1;
+  }
+  bucket_scale_ = Pow2Neg(exp_lo);
+  const auto exp_hi = static_cast<uint32_t>(std::bit_width(range)) - 1;
+  return 1 + (static_cast<uint64_t>(exp_hi - exp_lo + 1) << shift);
+}
+
 inline Rmi::Routed Rmi::Route(uint64_t key) const {
-  const uint64_t x = key - min_key_;
-  const uint64_t bucket = x >> shift_;
+  uint64_t bucket;
+  double frac;
+  Bucket(key - min_key_, &bucket, &frac);
   const uint32_t r0 = router_[bucket];
   const uint32_t r1 = router_[bucket + 1];
-  // Linear interpolation of the CDF inside the bucket; bucket_scale_ is a
-  // power of two, so frac is exactly (x mod width) / width, rounded once.
-  const double frac = static_cast<double>(x & bucket_mask_) * bucket_scale_;
+  // Linear interpolation of the CDF inside the bucket.
   const double rank = static_cast<double>(r0) + static_cast<double>(r1 - r0) * frac;
   const double s = rank * leaf_scale_;
   size_t leaf = static_cast<size_t>(s);

@@ -95,6 +95,19 @@ TEST(RmiFile, EverySingleByteCorruptionIsRejected) {
   }
 }
 
+TEST(RmiFile, EverySingleByteCorruptionOfALogRouterFileIsRejected) {
+  const auto keys = MakeKeys(Dist::kLognormal, 2000, 17);
+  auto rmi = Rmi::Build(keys, {.router_bits = 8, .keys_per_leaf = 16});
+  ASSERT_TRUE(rmi->stats().log_router);
+  const std::string file = rmi->Serialize(kSnapshot);
+  for (size_t i = 0; i < file.size(); ++i) {
+    std::string bad = file;
+    bad[i] = static_cast<char>(bad[i] ^ 0x10);
+    std::unique_ptr<Rmi> loaded;
+    ASSERT_TRUE(Rmi::Deserialize(bad, keys, kSnapshot, &loaded).IsCorruption()) << "byte " << i;
+  }
+}
+
 TEST(RmiFile, EveryTruncationAndExtensionIsRejected) {
   const auto keys = MakeKeys(Dist::kNormal, 300, 8);
   const std::string file = Rmi::Build(keys)->Serialize(kSnapshot);
@@ -115,11 +128,12 @@ TEST(RmiFile, HostileHeaderFieldsAreRejectedWithoutHugeAllocations) {
     uint64_t value;
     bool wide;
   };
-  for (const Field f : {Field{56, ~uint64_t{0}, true}, Field{64, ~uint64_t{0}, true}, Field{64, 0, true},
-                        Field{64, uint64_t{1} << 40, true}, Field{56, uint64_t{1} << 40, true},
-                        Field{48, 64, false}, Field{48, 0xFFFFFFFF, false}, Field{24, 1u << 31, true},
-                        Field{32, 0, true}, Field{40, ~uint64_t{0}, true}, Field{8, 2, false},
-                        Field{12, 0xFFFFFFFF, false}}) {
+  for (const Field f : {Field{64, ~uint64_t{0}, true}, Field{72, ~uint64_t{0}, true}, Field{72, 0, true},
+                        Field{72, uint64_t{1} << 40, true}, Field{64, uint64_t{1} << 40, true},
+                        Field{56, 64, false}, Field{56, 0xFFFFFFFF, false}, Field{48, 1, false},
+                        Field{48, 7, false}, Field{60, 3, false}, Field{52, 99, false},
+                        Field{24, 1u << 31, true}, Field{32, 0, true}, Field{40, ~uint64_t{0}, true},
+                        Field{8, 2, false}, Field{12, 0xFFFFFFFF, false}}) {
     std::string bad = file;
     if (f.wide) {
       EncodeFixed64(bad.data() + f.offset, f.value);

@@ -152,6 +152,14 @@ TEST(RmiStats, ReportsLeavesErrorsAndWindows) {
   rmi->Warm();
 }
 
+TEST(RmiStats, RouterKindFollowsTheDistribution) {
+  // Heavy tails crowd a linear router's first buckets; the build measures
+  // that and switches to the log router. Even spreads keep the linear one.
+  EXPECT_TRUE(MustBuild(MakeKeys(Dist::kLognormal, 100000, 48))->stats().log_router);
+  EXPECT_FALSE(MustBuild(MakeKeys(Dist::kUniform, 100000, 48))->stats().log_router);
+  EXPECT_FALSE(MustBuild(MakeKeys(Dist::kSequential, 100000, 48))->stats().log_router);
+}
+
 TEST(RmiStats, UniformWindowsAreSmall) {
   const auto keys = MakeKeys(Dist::kUniform, 100000, 47);
   auto rmi = MustBuild(keys);
