@@ -60,11 +60,14 @@ std::string GroupCommitter::read_only_reason() const {
 
 void GroupCommitter::EnterReadOnly(const Status& cause) {
   metrics_.errors.Increment();
-  std::lock_guard<std::mutex> lock(mu_);
-  if (read_only_) return;
-  read_only_ = true;
-  read_only_reason_ = cause.ToString();
-  log::Error("store_read_only", {{"reason", read_only_reason_}});
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (read_only_) return;
+    read_only_ = true;
+    read_only_reason_ = cause.ToString();
+  }
+  log::Error("store_read_only", {{"reason", cause.ToString()}});
+  if (hooks_.read_only) hooks_.read_only(cause.ToString());
 }
 
 void GroupCommitter::Run() {

@@ -48,6 +48,8 @@ class GroupCommitter {
     std::function<void(uint64_t offset)> publish;
     // Writer thread: a new segment `seq` was started (old one closed, `bytes` long).
     std::function<void(uint64_t old_seq, uint64_t old_bytes, uint64_t new_seq)> rotated;
+    // Once, when the committer turns read-only (any thread that hit the fault).
+    std::function<void(const std::string& reason)> read_only;
     // Writer thread: after each group, with the current segment's size.
     std::function<void(uint64_t seq, uint64_t bytes)> appended;
   };

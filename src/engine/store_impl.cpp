@@ -43,6 +43,7 @@ StoreImpl::StoreImpl(const Options& options)
     wal_segments_[old_seq] = old_bytes;
     wal_segments_[new_seq] = wal::kSegmentHeaderSize;
   };
+  hooks.read_only = [this](const std::string&) { metrics_->store.read_only.Set(1); };
   hooks.appended = [this](uint64_t seq, uint64_t bytes) {
     std::lock_guard<std::mutex> lock(wal_mu_);
     wal_segments_[seq] = bytes;

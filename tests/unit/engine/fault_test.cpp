@@ -42,6 +42,8 @@ TEST(Faults, EveryFailedOperationKeepsAcknowledgedWrites) {
             EXPECT_TRUE(r.status.IsUnavailable()) << r.status.ToString();
             refused = true;
             EXPECT_FALSE(store->Writable());
+            EXPECT_TRUE(store->Stats().read_only);
+            EXPECT_FALSE(store->Stats().read_only_reason.empty());
           }
           if (k == 20) {
             CheckpointInfo info;
