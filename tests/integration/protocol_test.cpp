@@ -27,7 +27,7 @@ std::string RawPut(const std::string& target, const std::string& body) {
 
 TEST_F(ProtocolTest, KeepAliveServesManyRequestsOnOneConnection) {
   for (int i = 0; i < 300; ++i) {
-    const std::string key = std::to_string(10000 + i % 10);
+    const std::string key = std::to_string(10000 + (i / 3) % 10);  // each PUT is read back by the next GET
     HttpResponse r;
     switch (i % 3) {
       case 0: r = client().Put("/v1/kv/" + key, "value-" + std::to_string(i)); break;
