@@ -110,13 +110,14 @@ fi
 if [[ $failed -eq 0 ]]; then
   t0="$(now)"
   echo "=== configure + build release"
-  if cmake --preset release >"$logdir/configure-release.log" 2>&1 \
-     && cmake --build --preset release -j"$jobs"; then
+  if ! cmake --preset release >"$logdir/configure-release.log" 2>&1; then
+    cat "$logdir/configure-release.log"
+    record "build release" "$(( $(now) - t0 ))" "FAIL (configure)"
+  elif ! cmake --build --preset release -j"$jobs"; then
+    record "build release" "$(( $(now) - t0 ))" "FAIL (build)"
+  else
     record "build release" "$(( $(now) - t0 ))" "ok"
     run_ctest release
-  else
-    cat "$logdir/configure-release.log"
-    record "build release" "$(( $(now) - t0 ))" "FAIL"
   fi
 
   if [[ "$sanitizers" != "0" ]]; then
