@@ -103,10 +103,7 @@ int Serve(const kyrodb::config::ParseResult& parsed) {
   opener.join();
   server.Drain();
   server.Stop();
-  if (store) {
-    store->Close();
-    Info("store_closed", {{"last_offset", store->LastOffset()}});
-  }
+  if (store) store->Close();  // syncs the WAL; logs store_closed
   Info("stopped", {{"exit_code", open_failed ? 1 : 0}});
   spdlog::shutdown();
   return open_failed ? 1 : 0;

@@ -252,6 +252,9 @@ void Session::DispatchReady() {
 void Session::MaybeRead() {
   if (closed_ || read_closed_ || read_state_ != ReadState::kNone) return;
   if (queue_.size() >= state_->options.max_pipelined) return;
+  // A request already waits for the writes before it: reading further would
+  // only buffer more bodies (up to KYRODB_MAX_BODY_BYTES each) in memory.
+  if (!queue_.empty() && !queue_.back().dispatched) return;
   if (buffer_.size() > 0) return ReadHeader();
   if (queue_.empty() && !writing_) WaitForRequest();
 }
