@@ -53,6 +53,30 @@ struct ScanEntry {
   ValueRef value;
 };
 
+// One write as the log holds it (the change stream and replay).
+struct LogEntry {
+  uint64_t offset = 0;
+  WriteOp::Type type = WriteOp::Type::kPut;
+  uint64_t key = 0;
+  std::string value;  // empty for deletes
+};
+
+// A live feed of acknowledged writes, in offset order, from the moment it was
+// created. The writer never waits for a subscriber: a subscriber that lets
+// more than its buffer limit pile up is dropped (Dropped() turns true and no
+// further entries arrive). Destroying the object unsubscribes.
+class Subscription {
+ public:
+  virtual ~Subscription() = default;
+  // First offset this feed delivers: every write >= it is delivered, every
+  // older one is for ReadLog.
+  virtual uint64_t first_offset() const = 0;
+  // Moves the entries buffered so far into `out` (appending). Thread-safe.
+  virtual void Drain(std::vector<LogEntry>* out) = 0;
+  // True once the subscriber fell too far behind and was cut off.
+  virtual bool Dropped() const = 0;
+};
+
 struct CheckpointInfo {
   uint64_t offset = 0;          // the last offset the new snapshot contains
   uint64_t snapshot_bytes = 0;  // size of snapshot.bin
@@ -106,6 +130,20 @@ class Store {
   // remain after the last one returned.
   virtual Status Scan(uint64_t start, uint64_t end, size_t limit,
                       std::vector<ScanEntry>* out, bool* more) const = 0;
+
+  // Writes with offsets in [start, end) that the WAL still holds, oldest
+  // first, at most `limit` of them. `*first_available` is the oldest offset
+  // the log still holds (older writes were folded into the snapshot and their
+  // segments removed); when start < *first_available the caller is missing
+  // history and should say so. Reads files: not for an I/O thread on huge ranges.
+  virtual Status ReadLog(uint64_t start, uint64_t end, size_t limit, std::vector<LogEntry>* out,
+                         uint64_t* first_available) const = 0;
+
+  // Starts a live feed of writes (see Subscription). `notify` runs on the WAL
+  // thread whenever entries were added or the feed was dropped: it must not
+  // block (post to your own executor and Drain there). `max_buffered_bytes`
+  // bounds what may pile up before the subscriber is dropped.
+  virtual std::shared_ptr<Subscription> Subscribe(size_t max_buffered_bytes, std::function<void()> notify) = 0;
 
   // The offset of the last acknowledged write (0 when none).
   virtual uint64_t LastOffset() const = 0;

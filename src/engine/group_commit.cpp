@@ -202,6 +202,7 @@ void GroupCommitter::CommitGroup(std::vector<WriteRequest>& group) {
     }
     next_offset_ = offset;
     hooks_.publish(next_offset_ - 1);
+    if (hooks_.committed) hooks_.committed(group);
   }
   for (size_t i = 0; i < group.size(); ++i) group[i].cb(refused[i], group[i].first_offset);
 

@@ -46,6 +46,9 @@ class GroupCommitter {
     std::function<void(const WriteRequest&)> apply;
     // Writer thread: everything up to `offset` is applied; make it visible.
     std::function<void(uint64_t offset)> publish;
+    // Writer thread: the group is durable and visible (requests with
+    // first_offset 0 were refused), before the callbacks run.
+    std::function<void(const std::vector<WriteRequest>& group)> committed;
     // Writer thread: a new segment `seq` was started (old one closed, `bytes` long).
     std::function<void(uint64_t old_seq, uint64_t old_bytes, uint64_t new_seq)> rotated;
     // Once, when the committer turns read-only (any thread that hit the fault).

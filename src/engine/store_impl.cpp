@@ -6,6 +6,7 @@
 
 #include "engine/index_file.h"
 #include "engine/wal_format.h"
+#include "engine/wal_reader.h"
 #include "log/log.h"
 
 namespace kyrodb {
@@ -38,6 +39,7 @@ StoreImpl::StoreImpl(const Options& options)
     metrics_->store.delta_entries.Set(static_cast<double>(entries));
     MaybeWakeBackground(entries);
   };
+  hooks.committed = [this](const std::vector<WriteRequest>& group) { feed_.Publish(group); };
   hooks.rotated = [this](uint64_t old_seq, uint64_t old_bytes, uint64_t new_seq) {
     std::lock_guard<std::mutex> lock(wal_mu_);
     wal_segments_[old_seq] = old_bytes;
@@ -388,6 +390,7 @@ void StoreImpl::RemoveCoveredSegments(uint64_t first_live_seq, CheckpointInfo* i
       if (seq < first_live_seq) doomed.push_back(seq);
     }
   }
+  std::unique_lock<std::shared_mutex> files_lock(log_files_mu_);
   for (uint64_t seq : doomed) {
     const std::string path = dir_ + "/" + wal::SegmentName(seq);
     Status s = fs_->RemoveFile(path);
@@ -400,6 +403,48 @@ void StoreImpl::RemoveCoveredSegments(uint64_t first_live_seq, CheckpointInfo* i
     wal_segments_.erase(seq);
     ++info->wal_segments_removed;
   }
+}
+
+// ---------------------------------------------------------------- change stream
+
+Status StoreImpl::ReadLog(uint64_t start, uint64_t end, size_t limit, std::vector<LogEntry>* out,
+                          uint64_t* first_available) const {
+  out->clear();
+  // Only acknowledged writes: the file may already hold a group still syncing.
+  const uint64_t visible = LastOffset();
+  *first_available = visible + 1;
+  std::vector<uint64_t> seqs;
+  {
+    std::lock_guard<std::mutex> lock(wal_mu_);
+    for (const auto& [seq, bytes] : wal_segments_) seqs.push_back(seq);
+  }
+  std::shared_lock<std::shared_mutex> files_lock(log_files_mu_);
+  bool first = true;
+  for (uint64_t seq : seqs) {
+    const std::string path = dir_ + "/" + wal::SegmentName(seq);
+    bool exists = false;
+    KYRODB_RETURN_IF_ERROR(fs_->FileExists(path, &exists));
+    if (!exists) continue;  // removed between the listing and the lock
+    auto visit = [&](const wal::Entry& e) -> Status {
+      if (e.offset > visible) return Status::OK();
+      if (first) {
+        *first_available = e.offset;
+        first = false;
+      }
+      if (e.offset >= start && e.offset < end && out->size() < limit) {
+        out->push_back({e.offset, e.type, e.key, std::string(e.value)});
+      }
+      return Status::OK();
+    };
+    wal::SegmentReport report;
+    KYRODB_RETURN_IF_ERROR(wal::ReadSegment(fs_, path, visit, &report));
+    if (out->size() >= limit || report.last_offset >= end) break;
+  }
+  return Status::OK();
+}
+
+std::shared_ptr<Subscription> StoreImpl::Subscribe(size_t max_buffered_bytes, std::function<void()> notify) {
+  return feed_.Subscribe(LastOffset() + 1, max_buffered_bytes, std::move(notify));
 }
 
 // ---------------------------------------------------------------- background

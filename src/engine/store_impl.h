@@ -15,10 +15,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 
 #include "engine/base_table.h"
+#include "engine/change_feed.h"
 #include "engine/group_commit.h"
 #include "engine/memtable.h"
 #include "kyrodb/store.h"
@@ -48,6 +50,9 @@ class StoreImpl final : public Store {
   Status Get(uint64_t key, ValueRef* out) const override;
   Status Scan(uint64_t start, uint64_t end, size_t limit, std::vector<ScanEntry>* out, bool* more) const override;
   uint64_t LastOffset() const override { return visible_offset_.load(std::memory_order_acquire); }
+  Status ReadLog(uint64_t start, uint64_t end, size_t limit, std::vector<LogEntry>* out,
+                 uint64_t* first_available) const override;
+  std::shared_ptr<Subscription> Subscribe(size_t max_buffered_bytes, std::function<void()> notify) override;
   Status Checkpoint(CheckpointInfo* info) override;
   void Warmup() const override;
   StoreStats Stats() const override;
@@ -89,6 +94,11 @@ class StoreImpl final : public Store {
   std::unique_ptr<GroupCommitter> committer_;
 
   std::mutex checkpoint_mu_;  // serialises checkpoints
+
+  ChangeFeed feed_;
+  // Held shared while ReadLog reads segment files, exclusively while a
+  // checkpoint removes them.
+  mutable std::shared_mutex log_files_mu_;
 
   mutable std::mutex wal_mu_;
   std::map<uint64_t, uint64_t> wal_segments_;  // seq -> bytes; guarded by wal_mu_

@@ -87,6 +87,14 @@ class FakeStore : public kyrodb::Store {
     std::lock_guard<std::mutex> lock(mu_);
     return last_offset_;
   }
+  // The change stream is not exercised through the fake (the engine's own
+  // tests cover it): an empty log and no live feed.
+  Status ReadLog(uint64_t, uint64_t, size_t, std::vector<LogEntry>* out, uint64_t* first_available) const override {
+    out->clear();
+    *first_available = LastOffset() + 1;
+    return Status::OK();
+  }
+  std::shared_ptr<Subscription> Subscribe(size_t, std::function<void()>) override { return nullptr; }
   Status Checkpoint(CheckpointInfo* info) override {
     ++checkpoints;
     *info = checkpoint_info;
