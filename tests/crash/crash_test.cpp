@@ -2,12 +2,13 @@
 //
 // Each cycle: start the server on the data directory of the previous cycles,
 // check that every key holds its last acknowledged value (or the outcome of
-// the one write that was in flight on it when the server died), then let
-// several writers hammer it with puts (JSON and raw) and deletes while admin
-// calls (snapshot, index build, compaction) run alongside, and SIGKILL it at a
-// random moment. Each writer owns its keys and one keep-alive connection, so
-// every key's history is sequential and at most one write per writer is ever
-// unresolved.
+// the one write that was in flight on it when the server died; a batch in
+// flight must have landed whole or not at all), then let several writers
+// hammer it with puts (JSON and raw), batch puts and deletes, reading some
+// writes back at once, while admin calls (snapshot, index build, compaction)
+// run alongside, and SIGKILL it at a random moment. Each writer owns its keys
+// and one keep-alive connection, so every key's history is sequential and at
+// most one request per writer is ever unresolved.
 //
 // Knobs: KYRO_CRASH_CYCLES (default 20), KYRO_CRASH_SEED (default: time),
 // KYRO_CRASH_WRITERS (default 4).
@@ -53,9 +54,10 @@ std::string Show(const Value& v) {
   return "'" + head + (v->size() > 40 ? "...'" : "'") + " (" + std::to_string(v->size()) + " bytes)";
 }
 
+// The one unacknowledged request of a writer: one key, or several for a batch
+// (all of which land together or not at all).
 struct InFlight {
-  uint64_t key = 0;
-  Value value;  // what the key holds if the write landed
+  std::map<uint64_t, Value> writes;  // what each key holds if the request landed
 };
 
 struct Writer {
@@ -68,6 +70,8 @@ struct Writer {
   // Per-cycle results, read by the main thread after join.
   uint64_t acked_puts = 0;
   uint64_t acked_deletes = 0;
+  uint64_t acked_batches = 0;
+  uint64_t read_backs = 0;
   uint64_t max_offset = 0;
   std::vector<std::string> errors;
 };
@@ -76,6 +80,8 @@ struct Totals {
   uint64_t cycles = 0;
   uint64_t acked_puts = 0;
   uint64_t acked_deletes = 0;
+  uint64_t acked_batches = 0;
+  uint64_t read_backs = 0;
   uint64_t in_flight_landed = 0;
   uint64_t in_flight_lost = 0;  // unacknowledged, did not land: allowed
   uint64_t admin_calls = 0;
@@ -100,23 +106,39 @@ void RunWriter(Writer& w, const std::string& host, uint16_t port, const std::ato
   for (int n = 0; n < 1000000 && !stop.load(std::memory_order_relaxed); ++n) {
     const uint64_t key = w.keys[pick_key(w.rng)];
     const int op = pick_op(w.rng);
+    InFlight pending;
     HttpResponse r;
-    InFlight pending{key, std::nullopt};
-    if (op < 40) {
-      pending.value = MakeValue(w, key, /*binary=*/false);
+    if (op < 35) {
+      const std::string value = MakeValue(w, key, /*binary=*/false);
+      pending.writes[key] = value;
       w.in_flight = pending;
-      r = client.PostJson("/v1/put", {{"key", key}, {"value", *pending.value}});
-    } else if (op < 80) {
-      pending.value = MakeValue(w, key, /*binary=*/true);
+      r = client.PostJson("/v1/put", {{"key", key}, {"value", value}});
+    } else if (op < 70) {
+      const std::string value = MakeValue(w, key, /*binary=*/true);
+      pending.writes[key] = value;
       w.in_flight = pending;
-      r = client.Put("/v1/kv/" + std::to_string(key), *pending.value,
-                     {{"Content-Type", "application/octet-stream"}});
+      r = client.Put("/v1/kv/" + std::to_string(key), value, {{"Content-Type", "application/octet-stream"}});
+    } else if (op < 85) {
+      // A batch of 2..5 distinct keys of this writer.
+      nlohmann::json items = nlohmann::json::array();
+      const size_t count = 2 + w.rng() % 4;
+      for (size_t i = 0; i < count * 4 && pending.writes.size() < count; ++i) {
+        const uint64_t k = w.keys[pick_key(w.rng)];
+        if (pending.writes.count(k) != 0) continue;
+        const std::string value = MakeValue(w, k, /*binary=*/false);
+        pending.writes[k] = value;
+        items.push_back({{"key", k}, {"value", value}});
+      }
+      w.in_flight = pending;
+      r = client.PostJson("/v1/batch/put", {{"items", items}});
     } else {
+      pending.writes[key] = std::nullopt;
       w.in_flight = pending;
       r = client.Delete("/v1/kv/" + std::to_string(key));
     }
-    if (r.status == 0) return;  // server gone: the write stays in flight
-    if (r.status == 404 && !pending.value) {
+    if (r.status == 0) return;  // server gone: the request stays in flight
+    const bool is_delete = pending.writes.size() == 1 && !pending.writes.begin()->second;
+    if (r.status == 404 && is_delete) {
       // Delete of an absent key: nothing written, and it must have been absent.
       if (w.state[key]) {
         w.errors.push_back("key " + std::to_string(key) + ": delete said absent, but it holds acknowledged " +
@@ -125,16 +147,37 @@ void RunWriter(Writer& w, const std::string& host, uint16_t port, const std::ato
       w.in_flight.reset();
       continue;
     }
-    uint64_t offset = 0;
-    if (!IsWriteAck(r, &offset)) {
+    uint64_t last_offset = 0;
+    const bool batch = op >= 70 && op < 85;
+    if (batch && IsJsonOk(r) && r.Json().contains("first_offset")) {
+      const auto j = r.Json();
+      last_offset = j.value("first_offset", uint64_t{0}) + j.value("count", uint64_t{1}) - 1;
+    } else if (!IsWriteAck(r, &last_offset)) {
       // Not acknowledged, yet it might have landed: keep it in flight and stop.
       w.errors.push_back("unexpected answer to a write of key " + std::to_string(key) + ": " + r.Describe());
       return;
     }
-    w.state[key] = pending.value;
+    for (const auto& [k, v] : pending.writes) w.state[k] = v;
     w.in_flight.reset();
-    (pending.value ? w.acked_puts : w.acked_deletes)++;
-    w.max_offset = std::max(w.max_offset, offset);
+    if (batch) {
+      ++w.acked_batches;
+    } else {
+      (is_delete ? w.acked_deletes : w.acked_puts)++;
+    }
+    w.max_offset = std::max(w.max_offset, last_offset);
+
+    // Read-your-writes, now: an acknowledged write is visible at once.
+    if (w.rng() % 8 == 0) {
+      const uint64_t k = pending.writes.begin()->first;
+      const auto g = client.Get("/v1/kv/" + std::to_string(k));
+      if (g.status == 0) return;  // killed meanwhile: nothing in flight
+      ++w.read_backs;
+      const Value got = g.status == 200 ? Value(g.body) : std::nullopt;
+      if ((g.status != 200 && g.status != 404) || got != w.state[k]) {
+        w.errors.push_back("read-your-writes: key " + std::to_string(k) + " reads " + g.Describe() +
+                           " right after acknowledging " + Show(w.state[k]));
+      }
+    }
   }
 }
 
@@ -145,7 +188,7 @@ void RunAdmin(const std::string& host, uint16_t port, const std::atomic<bool>& s
   HttpClient client(host, port, std::chrono::seconds(5));
   const char* routes[] = {"/v1/snapshot", "/v1/snapshot", "/v1/rmi/build", "/v1/compact"};
   for (int n = 0; n < 1000 && !stop.load(); ++n) {
-    const auto pause = std::chrono::milliseconds(40 + rng() % 200);
+    const auto pause = std::chrono::milliseconds(20 + rng() % 130);
     const auto until = Clock::now() + pause;
     while (Clock::now() < until && !stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     if (stop.load()) return;
@@ -193,37 +236,55 @@ TEST_F(CrashTest, AcknowledgedWritesSurviveKill9) {
   // Reads every key back and compares it with what the writers know.
   auto verify = [&](uint64_t cycle) {
     auto client = server.NewClient(std::chrono::seconds(10));
+    const std::string where = "cycle " + std::to_string(cycle) + " ";
     for (auto& w : writers) {
+      std::map<uint64_t, Value> got;
       for (uint64_t key : w.keys) {
         const auto r = client->Get("/v1/kv/" + std::to_string(key));
-        Value got;
         if (r.status == 200) {
-          got = r.body;
-        } else if (!IsJsonError(r, 404)) {
-          losses.push_back("cycle " + std::to_string(cycle) + " key " + std::to_string(key) +
-                           ": read failed: " + r.Describe());
-          continue;
+          got[key] = r.body;
+        } else if (IsJsonError(r, 404)) {
+          got[key] = std::nullopt;
+        } else {
+          losses.push_back(where + "key " + std::to_string(key) + ": read failed: " + r.Describe());
+          return;
         }
         ++totals.keys_checked;
-        const Value& acked = w.state[key];
-        const bool in_flight_here = w.in_flight && w.in_flight->key == key;
-        if (got == acked) {
-          if (in_flight_here && got != w.in_flight->value) ++totals.in_flight_lost;
-        } else if (in_flight_here && got == w.in_flight->value) {
-          ++totals.in_flight_landed;
-          w.state[key] = got;  // it landed, and recovery made it durable
-        } else {
-          losses.push_back("cycle " + std::to_string(cycle) + " key " + std::to_string(key) + ": got " + Show(got) +
-                           ", acknowledged " + Show(acked) +
-                           (in_flight_here ? ", in flight " + Show(w.in_flight->value) : std::string()));
+      }
+      // Keys untouched by the unresolved request hold their acknowledged value.
+      for (uint64_t key : w.keys) {
+        if (w.in_flight && w.in_flight->writes.count(key) != 0) continue;
+        if (got[key] != w.state[key]) {
+          losses.push_back(where + "key " + std::to_string(key) + ": got " + Show(got[key]) + ", acknowledged " +
+                           Show(w.state[key]));
         }
       }
-      w.in_flight.reset();
+      // The unresolved request landed whole or not at all.
+      if (w.in_flight) {
+        bool all_old = true;
+        bool all_new = true;
+        std::string detail;
+        for (const auto& [key, value] : w.in_flight->writes) {
+          all_old = all_old && got[key] == w.state[key];
+          all_new = all_new && got[key] == value;
+          detail += " key " + std::to_string(key) + ": got " + Show(got[key]) + ", acknowledged " +
+                    Show(w.state[key]) + ", in flight " + Show(value) + ";";
+        }
+        if (all_new && !all_old) {
+          ++totals.in_flight_landed;
+          for (const auto& [key, value] : w.in_flight->writes) w.state[key] = value;  // durable now
+        } else if (all_old) {
+          ++totals.in_flight_lost;
+        } else {
+          losses.push_back(where + "request in flight neither landed whole nor vanished:" + detail);
+        }
+        w.in_flight.reset();
+      }
     }
     const auto r = client->Get("/v1/offset");
     if (!IsJsonOk(r) || r.Json().value("offset", uint64_t{0}) < max_acked_offset) {
-      losses.push_back("cycle " + std::to_string(cycle) + ": /v1/offset " + r.Describe() +
-                       " is below the largest acknowledged offset " + std::to_string(max_acked_offset));
+      losses.push_back(where + "/v1/offset " + r.Describe() + " is below the largest acknowledged offset " +
+                       std::to_string(max_acked_offset));
     }
   };
 
@@ -238,7 +299,7 @@ TEST_F(CrashTest, AcknowledgedWritesSurviveKill9) {
     std::atomic<uint64_t> admin_calls{0};
     std::vector<std::thread> threads;
     for (auto& w : writers) {
-      w.acked_puts = w.acked_deletes = w.max_offset = 0;
+      w.acked_puts = w.acked_deletes = w.acked_batches = w.read_backs = w.max_offset = 0;
       threads.emplace_back(RunWriter, std::ref(w), server.host(), server.port(), std::cref(stop));
     }
     const bool with_admin = rng() % 3 != 0;
@@ -253,6 +314,8 @@ TEST_F(CrashTest, AcknowledgedWritesSurviveKill9) {
     for (auto& w : writers) {
       totals.acked_puts += w.acked_puts;
       totals.acked_deletes += w.acked_deletes;
+      totals.acked_batches += w.acked_batches;
+      totals.read_backs += w.read_backs;
       max_acked_offset = std::max(max_acked_offset, w.max_offset);
       for (const auto& e : w.errors) ADD_FAILURE() << "cycle " << cycle << " writer " << w.id << ": " << e;
       w.errors.clear();
@@ -268,16 +331,15 @@ TEST_F(CrashTest, AcknowledgedWritesSurviveKill9) {
   EXPECT_EQ(server.Terminate(), 0) << "SIGTERM after the crash loop must exit 0";
 
   const double secs = std::chrono::duration<double>(Clock::now() - started).count();
+  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
   std::printf(
-      "crash_test: cycles=%llu acknowledged=%llu (puts=%llu deletes=%llu) in_flight_landed=%llu "
-      "in_flight_not_landed=%llu admin_calls=%llu keys_checked=%llu max_offset=%llu losses=%zu seed=%llu "
-      "time=%.1fs\n",
-      static_cast<unsigned long long>(totals.cycles),
-      static_cast<unsigned long long>(totals.acked_puts + totals.acked_deletes),
-      static_cast<unsigned long long>(totals.acked_puts), static_cast<unsigned long long>(totals.acked_deletes),
-      static_cast<unsigned long long>(totals.in_flight_landed), static_cast<unsigned long long>(totals.in_flight_lost),
-      static_cast<unsigned long long>(totals.admin_calls), static_cast<unsigned long long>(totals.keys_checked),
-      static_cast<unsigned long long>(max_acked_offset), losses.size(), static_cast<unsigned long long>(seed), secs);
+      "crash_test: cycles=%llu acknowledged=%llu (puts=%llu deletes=%llu batches=%llu) read_backs=%llu "
+      "in_flight_landed=%llu in_flight_not_landed=%llu admin_calls=%llu keys_checked=%llu max_offset=%llu "
+      "losses=%zu seed=%llu time=%.1fs\n",
+      u(totals.cycles), u(totals.acked_puts + totals.acked_deletes + totals.acked_batches), u(totals.acked_puts),
+      u(totals.acked_deletes), u(totals.acked_batches), u(totals.read_backs), u(totals.in_flight_landed),
+      u(totals.in_flight_lost), u(totals.admin_calls), u(totals.keys_checked), u(max_acked_offset), losses.size(),
+      u(seed), secs);
   std::fflush(stdout);
   for (const auto& loss : losses) ADD_FAILURE() << "LOSS: " << loss;
   EXPECT_GT(totals.acked_puts, 0u) << "the loop acknowledged nothing: it tested nothing";
