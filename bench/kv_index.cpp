@@ -333,10 +333,14 @@ void BM_Lookup(benchmark::State& state, std::string dist, Kind kind, bool depend
         }
         benchmark::DoNotOptimize(prev);
       } else {
+        // Summing forces every load (an lvalue handed to DoNotOptimize may be
+        // passed by address and never read) without chaining them.
+        uint64_t sum = 0;
         for (auto _ : state) {
-          benchmark::DoNotOptimize(keys[pos[i & mask]]);
+          sum += keys[pos[i & mask]];
           ++i;
         }
+        benchmark::DoNotOptimize(sum);
       }
       break;
     }
