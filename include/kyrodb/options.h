@@ -50,6 +50,9 @@ struct Options {
   // Automatic compaction when the live WAL passes this many bytes (0 = off).
   uint64_t compact_wal_bytes = 512ull << 20;
 
+  // How many of the newest Idempotency-Keys the store remembers (0 = none).
+  size_t idempotency_window_keys = 65536;
+
   // Router bits for the learned index's first stage (see src/index/).
   uint32_t rmi_router_bits = 16;
 

@@ -41,6 +41,15 @@ struct WriteOp {
   std::string value;  // empty for deletes
 };
 
+// Per-write options.
+struct WriteOptions {
+  // 1..64 bytes, or empty for none. A write whose key is still in the store's
+  // window (Options::idempotency_window_keys, the newest keys) is not applied
+  // again: its callback gets the offset the first attempt got, even across a
+  // restart. The key identifies the request, not its content.
+  std::string idempotency_key;
+};
+
 // Called once per write, on the WAL thread, after the write is durable (or has
 // failed). Keep it short: post the real work to your own executor.
 //   ok            -> `offset` is the write's offset (first offset for a batch)
@@ -117,11 +126,15 @@ class Store {
 
   // Durable writes. `cb` runs exactly once. Values above max_value_bytes are
   // rejected with InvalidArgument before anything is written.
-  virtual void Put(uint64_t key, std::string value, WriteCallback cb) = 0;
-  virtual void Delete(uint64_t key, WriteCallback cb) = 0;
+  virtual void Put(uint64_t key, std::string value, const WriteOptions& options, WriteCallback cb) = 0;
+  virtual void Delete(uint64_t key, const WriteOptions& options, WriteCallback cb) = 0;
   // All or nothing: the ops are written as one WAL record and become visible
   // together. Each op gets its own offset: first_offset + index.
-  virtual void Write(std::vector<WriteOp> ops, WriteCallback cb) = 0;
+  virtual void Write(std::vector<WriteOp> ops, const WriteOptions& options, WriteCallback cb) = 0;
+
+  void Put(uint64_t key, std::string value, WriteCallback cb) { Put(key, std::move(value), {}, std::move(cb)); }
+  void Delete(uint64_t key, WriteCallback cb) { Delete(key, {}, std::move(cb)); }
+  void Write(std::vector<WriteOp> ops, WriteCallback cb) { Write(std::move(ops), {}, std::move(cb)); }
 
   // Newest value of `key`, or NotFound.
   virtual Status Get(uint64_t key, ValueRef* out) const = 0;

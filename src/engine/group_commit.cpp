@@ -1,6 +1,7 @@
 #include "engine/group_commit.h"
 
 #include <chrono>
+#include <optional>
 
 #include "engine/wal_format.h"
 #include "log/log.h"
@@ -20,7 +21,12 @@ size_t RequestBytes(const WriteRequest& r) {
 
 GroupCommitter::GroupCommitter(const Options& options, FileSystem* fs, std::string dir,
                                metrics::WalMetrics& metrics, Hooks hooks)
-    : options_(options), fs_(fs), dir_(std::move(dir)), metrics_(metrics), hooks_(std::move(hooks)) {}
+    : options_(options),
+      fs_(fs),
+      dir_(std::move(dir)),
+      metrics_(metrics),
+      hooks_(std::move(hooks)),
+      idempotency_(options.idempotency_window_keys) {}
 
 GroupCommitter::~GroupCommitter() { Stop(); }
 
@@ -167,20 +173,35 @@ void GroupCommitter::CommitGroup(std::vector<WriteRequest>& group) {
   buffer_.clear();
   uint64_t offset = next_offset_;
   std::vector<Status> refused(group.size());
+  // Retries answered without writing: the offset the first attempt got, or
+  // the index of an earlier request of this group with the same key.
+  std::vector<std::optional<uint64_t>> answered(group.size());
+  std::vector<std::optional<size_t>> same_as(group.size());
   size_t records = 0;
   for (size_t i = 0; i < group.size(); ++i) {
     WriteRequest& r = group[i];
+    r.first_offset = 0;
+    if (!r.idempotency_key.empty()) {
+      if (auto prior = idempotency_.Find(r.idempotency_key)) {
+        answered[i] = *prior;
+        continue;
+      }
+      for (size_t j = 0; j < i && !same_as[i]; ++j) {
+        if (group[j].idempotency_key == r.idempotency_key && !same_as[j] && !answered[j]) same_as[i] = j;
+      }
+      if (same_as[i]) continue;
+    }
     if (r.delete_must_exist && !DeleteTargetExists(group, i, r.ops.front().key)) {
       refused[i] = Status::NotFound("key " + std::to_string(r.ops.front().key) + " not found");
-      r.first_offset = 0;
       continue;
     }
     r.first_offset = offset;
-    wal::EncodeRecord(offset, r.ops, &buffer_);
+    wal::EncodeRecord(offset, r.ops, r.idempotency_key, &buffer_);
     offset += r.ops.size();
     ++records;
   }
 
+  Status failure;
   if (records > 0) {
     Status s = wal_->Append(buffer_);
     if (s.ok()) s = SyncPerPolicy();
@@ -188,29 +209,51 @@ void GroupCommitter::CommitGroup(std::vector<WriteRequest>& group) {
       // Nothing of this group is acknowledged, and the offsets it took are
       // never reused: recovery may or may not find these records.
       EnterReadOnly(s);
-      for (size_t i = 0; i < group.size(); ++i) {
-        group[i].cb(refused[i].ok() ? Status::Unavailable("write not durable: " + s.ToString()) : refused[i], 0);
+      failure = Status::Unavailable("write not durable: " + s.ToString());
+      next_offset_ = offset;
+    } else {
+      metrics_.appends.Increment(static_cast<double>(records));
+      metrics_.bytes.Increment(static_cast<double>(buffer_.size()));
+      metrics_.group_size.Observe(static_cast<double>(group.size()));
+      for (const WriteRequest& r : group) {
+        if (r.first_offset == 0) continue;
+        hooks_.apply(r);
+        if (!r.idempotency_key.empty()) idempotency_.Insert(r.idempotency_key, r.first_offset);
       }
       next_offset_ = offset;
-      return;
+      hooks_.publish(next_offset_ - 1);
+      if (hooks_.committed) hooks_.committed(group);
     }
-    metrics_.appends.Increment(static_cast<double>(records));
-    metrics_.bytes.Increment(static_cast<double>(buffer_.size()));
-    metrics_.group_size.Observe(static_cast<double>(group.size()));
-    for (const WriteRequest& r : group) {
-      if (r.first_offset != 0) hooks_.apply(r);
-    }
-    next_offset_ = offset;
-    hooks_.publish(next_offset_ - 1);
-    if (hooks_.committed) hooks_.committed(group);
   }
-  for (size_t i = 0; i < group.size(); ++i) group[i].cb(refused[i], group[i].first_offset);
+  for (size_t i = 0; i < group.size(); ++i) {
+    WriteRequest& r = group[i];
+    if (answered[i]) {
+      r.cb(Status::OK(), *answered[i]);
+    } else if (same_as[i]) {
+      const WriteRequest& first = group[*same_as[i]];
+      const Status& st = first.first_offset != 0 ? failure : refused[*same_as[i]];
+      r.cb(st, st.ok() ? first.first_offset : 0);
+    } else if (r.first_offset != 0) {
+      r.cb(failure, failure.ok() ? r.first_offset : 0);
+    } else {
+      r.cb(refused[i], 0);
+    }
+  }
+  if (!failure.ok()) return;
 
   hooks_.appended(wal_->seq(), wal_->size());
   if (wal_->size() >= options_.wal_segment_bytes) {
     uint64_t seq = 0;
     (void)RotateFromWriter(&seq);  // a failure turns the store read-only inside
   }
+}
+
+Status GroupCommitter::WriteIdempotencyCarry() {
+  if (idempotency_.size() == 0) return Status::OK();
+  std::string record;
+  wal::EncodeIdempotencyCarry(next_offset_ - 1, idempotency_.Entries(), &record);
+  KYRODB_RETURN_IF_ERROR(wal_->Append(record));
+  return wal_->Sync(false);
 }
 
 void GroupCommitter::FailGroup(std::vector<WriteRequest>& group, const Status& status) {
@@ -229,6 +272,11 @@ Status GroupCommitter::RotateFromWriter(uint64_t* new_seq) {
     if (s.ok()) {
       wal_ = std::move(next);
       unsynced_ = false;
+      // Older segments may be removed once a snapshot covers them: the keys
+      // they hold must live on in this one.
+      s = WriteIdempotencyCarry();
+    }
+    if (s.ok()) {
       hooks_.rotated(old_seq, old_bytes, wal_->seq());
       *new_seq = wal_->seq();
       return Status::OK();

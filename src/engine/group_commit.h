@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/idempotency.h"
 #include "engine/wal_writer.h"
 #include "kyrodb/options.h"
 #include "kyrodb/store.h"
@@ -32,6 +33,7 @@ namespace kyrodb {
 struct WriteRequest {
   std::vector<WriteOp> ops;
   bool delete_must_exist = false;  // a single Delete answers NotFound for a missing key
+  std::string idempotency_key;     // empty: none
   WriteCallback cb;
   std::function<void()> barrier;   // set: no write; runs on the writer thread in queue order
   uint64_t first_offset = 0;       // assigned by the committer
@@ -71,6 +73,10 @@ class GroupCommitter {
   // (call from a barrier). Returns the first sequence number of the new segment.
   Status RotateFromWriter(uint64_t* new_seq);
 
+  // The idempotency window; recovery fills it before Start, then only the
+  // writer thread touches it.
+  IdempotencyWindow& idempotency() { return idempotency_; }
+
   // Last offset applied (writer thread view; valid inside a barrier).
   uint64_t last_offset_from_writer() const { return next_offset_ - 1; }
 
@@ -86,6 +92,8 @@ class GroupCommitter {
   void FailGroup(std::vector<WriteRequest>& group, const Status& status);
   void EnterReadOnly(const Status& cause);
   bool DeleteTargetExists(const std::vector<WriteRequest>& group, size_t index, uint64_t key) const;
+  // Re-states the idempotency window at the head of a fresh segment.
+  Status WriteIdempotencyCarry();
   Status SyncPerPolicy();
 
   const Options options_;
@@ -107,6 +115,7 @@ class GroupCommitter {
   bool unsynced_ = false;
   std::chrono::steady_clock::time_point last_sync_;
   std::string buffer_;
+  IdempotencyWindow idempotency_;
 
   std::thread thread_;
 };

@@ -114,7 +114,9 @@ Status StoreImpl::ReplayWal(const Snapshot& snapshot, MemTable* delta, uint64_t*
     return Status::OK();
   };
   wal::LogWalk walk;
-  KYRODB_RETURN_IF_ERROR(wal::WalkLog(fs_, dir_, snapshot.last_offset(), apply, segment_done, &walk));
+  IdempotencyWindow& window = committer_->idempotency();
+  auto idempotency = [&window](std::string_view key, uint64_t offset) { window.Insert(key, offset); };
+  KYRODB_RETURN_IF_ERROR(wal::WalkLog(fs_, dir_, snapshot.last_offset(), apply, idempotency, segment_done, &walk));
   *last_offset = walk.last_offset;
   *max_seq = walk.max_seq;
   return Status::OK();

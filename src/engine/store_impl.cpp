@@ -72,7 +72,19 @@ void StoreImpl::RecordIndexMetrics(const BaseTable& base) {
 
 // ---------------------------------------------------------------- writes
 
-void StoreImpl::Put(uint64_t key, std::string value, WriteCallback cb) {
+namespace {
+// Checks an idempotency key; on failure answers `cb` and returns false.
+bool ValidIdempotencyKey(const WriteOptions& options, const WriteCallback& cb) {
+  if (options.idempotency_key.size() <= wal::kMaxIdempotencyKeyBytes) return true;
+  cb(Status::InvalidArgument("idempotency key is " + std::to_string(options.idempotency_key.size()) +
+                             " bytes; the limit is " + std::to_string(wal::kMaxIdempotencyKeyBytes)),
+     0);
+  return false;
+}
+}  // namespace
+
+void StoreImpl::Put(uint64_t key, std::string value, const WriteOptions& options, WriteCallback cb) {
+  if (!ValidIdempotencyKey(options, cb)) return;
   if (value.size() > options_.max_value_bytes) {
     cb(Status::InvalidArgument("value is " + std::to_string(value.size()) + " bytes; the limit is " +
                                std::to_string(options_.max_value_bytes)),
@@ -81,19 +93,23 @@ void StoreImpl::Put(uint64_t key, std::string value, WriteCallback cb) {
   }
   WriteRequest r;
   r.ops.push_back({WriteOp::Type::kPut, key, std::move(value)});
+  r.idempotency_key = options.idempotency_key;
   r.cb = std::move(cb);
   committer_->Submit(std::move(r));
 }
 
-void StoreImpl::Delete(uint64_t key, WriteCallback cb) {
+void StoreImpl::Delete(uint64_t key, const WriteOptions& options, WriteCallback cb) {
+  if (!ValidIdempotencyKey(options, cb)) return;
   WriteRequest r;
+  r.idempotency_key = options.idempotency_key;
   r.ops.push_back({WriteOp::Type::kDelete, key, {}});
   r.delete_must_exist = true;
   r.cb = std::move(cb);
   committer_->Submit(std::move(r));
 }
 
-void StoreImpl::Write(std::vector<WriteOp> ops, WriteCallback cb) {
+void StoreImpl::Write(std::vector<WriteOp> ops, const WriteOptions& options, WriteCallback cb) {
+  if (!ValidIdempotencyKey(options, cb)) return;
   if (ops.empty()) {
     cb(Status::InvalidArgument("a batch needs at least one operation"), 0);
     return;
@@ -123,6 +139,7 @@ void StoreImpl::Write(std::vector<WriteOp> ops, WriteCallback cb) {
   }
   WriteRequest r;
   r.ops = std::move(ops);
+  r.idempotency_key = options.idempotency_key;
   r.cb = std::move(cb);
   committer_->Submit(std::move(r));
 }
@@ -426,7 +443,7 @@ Status StoreImpl::ReadLog(uint64_t start, uint64_t end, size_t limit, std::vecto
     KYRODB_RETURN_IF_ERROR(fs_->FileExists(path, &exists));
     if (!exists) continue;  // removed between the listing and the lock
     auto visit = [&](const wal::Entry& e) -> Status {
-      if (e.offset > visible) return Status::OK();
+      if (e.kind != wal::Entry::Kind::kWrite || e.offset > visible) return Status::OK();
       if (first) {
         *first_available = e.offset;
         first = false;

@@ -44,9 +44,12 @@ class StoreImpl final : public Store {
   // Recovery: snapshot, index, WAL replay; then starts the writer.
   Status Recover();
 
-  void Put(uint64_t key, std::string value, WriteCallback cb) override;
-  void Delete(uint64_t key, WriteCallback cb) override;
-  void Write(std::vector<WriteOp> ops, WriteCallback cb) override;
+  using Store::Delete;
+  using Store::Put;
+  using Store::Write;
+  void Put(uint64_t key, std::string value, const WriteOptions& options, WriteCallback cb) override;
+  void Delete(uint64_t key, const WriteOptions& options, WriteCallback cb) override;
+  void Write(std::vector<WriteOp> ops, const WriteOptions& options, WriteCallback cb) override;
   Status Get(uint64_t key, ValueRef* out) const override;
   Status Scan(uint64_t start, uint64_t end, size_t limit, std::vector<ScanEntry>* out, bool* more) const override;
   uint64_t LastOffset() const override { return visible_offset_.load(std::memory_order_acquire); }

@@ -61,7 +61,7 @@ Status VerifyDataDir(const std::string& dir, FileSystem* fs, std::string* report
     return Status::OK();
   };
   wal::LogWalk walk;
-  Status s = wal::WalkLog(fs, dir, snapshot->last_offset(), [](const wal::Entry&) {}, segment_done, &walk);
+  Status s = wal::WalkLog(fs, dir, snapshot->last_offset(), [](const wal::Entry&) {}, {}, segment_done, &walk);
   if (!s.ok()) {
     line("FAIL " + s.ToString());
     return s;

@@ -24,15 +24,22 @@ void FinishRecord(std::string* dst, size_t header_pos) {
   EncodeFixed32(header + 4, crc);
 }
 
-size_t BeginRecord(std::string* dst, RecordType type, uint64_t offset) {
+size_t BeginRecord(std::string* dst, RecordType type, uint64_t offset, std::string_view idempotency_key = {}) {
   size_t header_pos = dst->size();
   dst->append(kRecordHeaderSize, '\0');
-  dst->push_back(static_cast<char>(type));
+  const auto t = static_cast<uint8_t>(static_cast<uint8_t>(type) | (idempotency_key.empty() ? 0 : kHasIdempotencyKey));
+  dst->push_back(static_cast<char>(t));
   PutFixed64(dst, offset);
+  if (!idempotency_key.empty()) {
+    dst->push_back(static_cast<char>(idempotency_key.size()));
+    dst->append(idempotency_key);
+  }
   return header_pos;
 }
 
 }  // namespace
+
+Status DecodeBody(RecordType type, uint64_t offset, std::string_view body, std::vector<Entry>* out);
 
 std::string SegmentName(uint64_t seq) {
   char buf[32];
@@ -71,29 +78,37 @@ Status DecodeSegmentHeader(std::string_view bytes, uint64_t* seq) {
 }
 
 void EncodePut(uint64_t offset, uint64_t key, std::string_view value, std::string* dst) {
-  size_t header_pos = BeginRecord(dst, RecordType::kPut, offset);
-  PutFixed64(dst, key);
-  dst->append(value.data(), value.size());
-  FinishRecord(dst, header_pos);
+  EncodeRecord(offset, {{WriteOp::Type::kPut, key, std::string(value)}}, {}, dst);
 }
 
 void EncodeDelete(uint64_t offset, uint64_t key, std::string* dst) {
-  size_t header_pos = BeginRecord(dst, RecordType::kDelete, offset);
-  PutFixed64(dst, key);
+  EncodeRecord(offset, {{WriteOp::Type::kDelete, key, {}}}, {}, dst);
+}
+
+void EncodeIdempotencyCarry(uint64_t offset, const std::vector<std::pair<std::string, uint64_t>>& keys,
+                            std::string* dst) {
+  size_t header_pos = BeginRecord(dst, RecordType::kIdempotencyCarry, offset);
+  PutFixed32(dst, static_cast<uint32_t>(keys.size()));
+  for (const auto& [key, answered] : keys) {
+    dst->push_back(static_cast<char>(key.size()));
+    dst->append(key);
+    PutFixed64(dst, answered);
+  }
   FinishRecord(dst, header_pos);
 }
 
-void EncodeRecord(uint64_t offset, const std::vector<WriteOp>& ops, std::string* dst) {
+void EncodeRecord(uint64_t offset, const std::vector<WriteOp>& ops, std::string_view idempotency_key,
+                  std::string* dst) {
   if (ops.size() == 1) {
     const WriteOp& op = ops.front();
-    if (op.type == WriteOp::Type::kPut) {
-      EncodePut(offset, op.key, op.value, dst);
-    } else {
-      EncodeDelete(offset, op.key, dst);
-    }
+    const RecordType type = op.type == WriteOp::Type::kPut ? RecordType::kPut : RecordType::kDelete;
+    size_t header_pos = BeginRecord(dst, type, offset, idempotency_key);
+    PutFixed64(dst, op.key);
+    if (type == RecordType::kPut) dst->append(op.value);
+    FinishRecord(dst, header_pos);
     return;
   }
-  size_t header_pos = BeginRecord(dst, RecordType::kBatch, offset);
+  size_t header_pos = BeginRecord(dst, RecordType::kBatch, offset, idempotency_key);
   PutFixed32(dst, static_cast<uint32_t>(ops.size()));
   for (const WriteOp& op : ops) {
     dst->push_back(static_cast<char>(op.type));
@@ -107,18 +122,53 @@ void EncodeRecord(uint64_t offset, const std::vector<WriteOp>& ops, std::string*
 Status DecodePayload(std::string_view payload, std::vector<Entry>* out) {
   out->clear();
   if (payload.size() < kMinPayloadSize) return Status::Corruption("record payload too short");
-  const auto type = static_cast<RecordType>(static_cast<uint8_t>(payload[0]));
+  const auto type_byte = static_cast<uint8_t>(payload[0]);
+  const auto type = static_cast<RecordType>(type_byte & ~kHasIdempotencyKey);
   const uint64_t offset = DecodeFixed64(payload.data() + 1);
   std::string_view body = payload.substr(kMinPayloadSize);
+  std::string_view idem;
+  if ((type_byte & kHasIdempotencyKey) != 0) {
+    if (type == RecordType::kIdempotencyCarry || body.empty()) return Status::Corruption("bad idempotency key flag");
+    const auto klen = static_cast<uint8_t>(body[0]);
+    if (klen == 0 || klen > kMaxIdempotencyKeyBytes || body.size() < 1u + klen) {
+      return Status::Corruption("idempotency key has a bad length");
+    }
+    idem = body.substr(1, klen);
+    body.remove_prefix(1u + klen);
+  }
+  Status s = DecodeBody(type, offset, body, out);
+  if (s.ok() && !idem.empty()) out->front().idempotency_key = idem;
+  return s;
+}
+
+Status DecodeBody(RecordType type, uint64_t offset, std::string_view body, std::vector<Entry>* out) {
   switch (type) {
     case RecordType::kPut: {
       if (body.size() < 8) return Status::Corruption("put record too short");
-      out->push_back({WriteOp::Type::kPut, offset, DecodeFixed64(body.data()), body.substr(8)});
+      out->push_back({Entry::Kind::kWrite, WriteOp::Type::kPut, offset, DecodeFixed64(body.data()), body.substr(8), {}});
       return Status::OK();
     }
     case RecordType::kDelete: {
       if (body.size() != 8) return Status::Corruption("delete record has the wrong size");
-      out->push_back({WriteOp::Type::kDelete, offset, DecodeFixed64(body.data()), {}});
+      out->push_back({Entry::Kind::kWrite, WriteOp::Type::kDelete, offset, DecodeFixed64(body.data()), {}, {}});
+      return Status::OK();
+    }
+    case RecordType::kIdempotencyCarry: {
+      if (body.size() < 4) return Status::Corruption("idempotency carry record too short");
+      const uint32_t count = DecodeFixed32(body.data());
+      body.remove_prefix(4);
+      if (count > body.size() / 10) return Status::Corruption("idempotency carry has an impossible count");
+      for (uint32_t i = 0; i < count; ++i) {
+        if (body.empty()) return Status::Corruption("idempotency carry truncated");
+        const auto klen = static_cast<uint8_t>(body[0]);
+        if (klen == 0 || klen > kMaxIdempotencyKeyBytes || body.size() < 1u + klen + 8) {
+          return Status::Corruption("idempotency carry item is malformed");
+        }
+        const uint64_t answered = DecodeFixed64(body.data() + 1 + klen);
+        out->push_back({Entry::Kind::kIdempotencyCarry, WriteOp::Type::kPut, answered, 0, {}, body.substr(1, klen)});
+        body.remove_prefix(1u + klen + 8);
+      }
+      if (!body.empty()) return Status::Corruption("idempotency carry has trailing bytes");
       return Status::OK();
     }
     case RecordType::kBatch: {
@@ -138,9 +188,9 @@ Status DecodePayload(std::string_view payload, std::vector<Entry>* out) {
         body.remove_prefix(13);
         if (vlen > body.size()) return Status::Corruption("batch item value truncated");
         if (op == static_cast<uint8_t>(WriteOp::Type::kPut)) {
-          out->push_back({WriteOp::Type::kPut, offset + i, key, body.substr(0, vlen)});
+          out->push_back({Entry::Kind::kWrite, WriteOp::Type::kPut, offset + i, key, body.substr(0, vlen), {}});
         } else if (op == static_cast<uint8_t>(WriteOp::Type::kDelete) && vlen == 0) {
-          out->push_back({WriteOp::Type::kDelete, offset + i, key, {}});
+          out->push_back({Entry::Kind::kWrite, WriteOp::Type::kDelete, offset + i, key, {}, {}});
         } else {
           return Status::Corruption("batch item has an unknown operation");
         }
@@ -150,7 +200,7 @@ Status DecodePayload(std::string_view payload, std::vector<Entry>* out) {
       return Status::OK();
     }
   }
-  return Status::Corruption("unknown record type " + std::to_string(static_cast<int>(payload[0])));
+  return Status::Corruption("unknown record type " + std::to_string(static_cast<int>(type)));
 }
 
 }  // namespace kyrodb::wal

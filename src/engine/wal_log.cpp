@@ -18,6 +18,7 @@ Status ListSegments(FileSystem* fs, const std::string& dir, std::vector<uint64_t
 
 Status WalkLog(FileSystem* fs, const std::string& dir, uint64_t snapshot_offset,
                const std::function<void(const Entry&)>& apply,
+               const std::function<void(std::string_view key, uint64_t offset)>& idempotency,
                const std::function<Status(const SegmentVisit&)>& segment_done, LogWalk* walk) {
   std::vector<uint64_t> seqs;
   KYRODB_RETURN_IF_ERROR(ListSegments(fs, dir, &seqs));
@@ -31,6 +32,8 @@ Status WalkLog(FileSystem* fs, const std::string& dir, uint64_t snapshot_offset,
     visit.path = dir + "/" + SegmentName(seqs[i]);
     visit.last = i + 1 == seqs.size();
     auto on_entry = [&](const Entry& e) -> Status {
+      if (!e.idempotency_key.empty() && idempotency) idempotency(e.idempotency_key, e.offset);
+      if (e.kind == Entry::Kind::kIdempotencyCarry) return Status::OK();  // no write, no offset of its own
       // A gap means a segment (or part of one) is missing: no replay can make up for it.
       if (prev != 0 && e.offset != prev + 1) {
         return Status::Corruption(visit.path + ": record offset " + std::to_string(e.offset) +

@@ -28,11 +28,14 @@ struct LogWalk {
 // Lists `dir`'s segments (sorted by sequence number).
 Status ListSegments(FileSystem* fs, const std::string& dir, std::vector<uint64_t>* seqs);
 
-// Reads every segment. `apply` sees each entry newer than `snapshot_offset`,
-// in order; `segment_done` sees each segment's report after it was read (a
-// torn end of a non-last segment is already reported as Corruption).
+// Reads every segment. `apply` sees each write newer than `snapshot_offset`,
+// in order; `idempotency` (may be empty) sees every idempotency key the log
+// holds with the offset it answered, snapshot-covered or not, in log order;
+// `segment_done` sees each segment's report after it was read (a torn end of
+// a non-last segment is already reported as Corruption).
 Status WalkLog(FileSystem* fs, const std::string& dir, uint64_t snapshot_offset,
                const std::function<void(const Entry&)>& apply,
+               const std::function<void(std::string_view key, uint64_t offset)>& idempotency,
                const std::function<Status(const SegmentVisit&)>& segment_done, LogWalk* walk);
 
 }  // namespace kyrodb::wal

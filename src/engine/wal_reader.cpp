@@ -30,7 +30,7 @@ bool ValidRecordAfter(std::string_view data, size_t from, uint64_t min_offset, s
     std::string_view payload;
     if (!FrameAt(data, pos, &payload)) continue;
     if (!DecodePayload(payload, &entries).ok()) continue;
-    if (entries.front().offset > min_offset) {
+    if (DecodeFixed64(payload.data() + 1) > min_offset) {
       *found = pos;
       return true;
     }
@@ -76,8 +76,11 @@ Status ReadSegment(FileSystem* fs, const std::string& path, const EntryVisitor& 
     for (const Entry& e : entries) {
       KYRODB_RETURN_IF_ERROR(visit(e));
     }
-    if (report->records == 0) report->first_offset = entries.front().offset;
-    report->last_offset = entries.back().offset;
+    const bool carry = !entries.empty() && entries.front().kind == Entry::Kind::kIdempotencyCarry;
+    if (!entries.empty() && !carry) {
+      if (report->first_offset == 0) report->first_offset = entries.front().offset;
+      report->last_offset = entries.back().offset;
+    }
     ++report->records;
     pos += kRecordHeaderSize + payload.size();
     report->valid_bytes = pos;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <future>
 #include <map>
 
 #include "engine/wal_format.h"
@@ -293,6 +294,58 @@ TEST(Verify, ReportsHealthyTornAndCorruptStores) {
   report.clear();
   EXPECT_TRUE(VerifyDataDir(dir.path(), PosixFileSystem(), &report).IsCorruption());
   EXPECT_NE(report.find("FAIL"), std::string::npos) << report;
+}
+
+test::WriteResult PutKeyed(Store& store, uint64_t key, std::string value, const std::string& idem) {
+  WriteOptions wo;
+  wo.idempotency_key = idem;
+  return test::Wait([&](WriteCallback cb) { store.Put(key, std::move(value), wo, std::move(cb)); });
+}
+
+TEST(Store, IdempotentRetriesWriteOnceAcrossRestartAndCheckpoint) {
+  ScratchDir dir;
+  Options o = TestOptions(dir.path());
+  o.idempotency_window_keys = 3;
+  {
+    auto store = OpenStore(o);
+    auto first = PutKeyed(*store, 1, "a", "req-1");
+    ASSERT_TRUE(first.status.ok());
+    auto retry = PutKeyed(*store, 1, "b", "req-1");
+    ASSERT_TRUE(retry.status.ok());
+    EXPECT_EQ(retry.offset, first.offset);
+    EXPECT_EQ(GetOr(*store, 1), "a");
+    EXPECT_EQ(store->LastOffset(), 1u);
+    // Two retries racing in one group: one write, one offset.
+    std::promise<uint64_t> p1, p2;
+    WriteOptions wo;
+    wo.idempotency_key = "req-2";
+    store->Put(2, "x", wo, [&](const Status& s, uint64_t off) { p1.set_value(s.ok() ? off : 0); });
+    store->Put(2, "y", wo, [&](const Status& s, uint64_t off) { p2.set_value(s.ok() ? off : 0); });
+    const uint64_t o1 = p1.get_future().get(), o2 = p2.get_future().get();
+    EXPECT_EQ(o1, 2u);
+    EXPECT_EQ(o2, 2u);
+    EXPECT_EQ(store->LastOffset(), 2u);
+    EXPECT_TRUE(PutKeyed(*store, 3, "v", std::string(65, 'k')).status.IsInvalidArgument());
+  }
+  {
+    auto store = OpenStore(o);  // restart: keys come back from the WAL
+    EXPECT_EQ(PutKeyed(*store, 1, "c", "req-1").offset, 1u);
+    CheckpointInfo info;
+    ASSERT_TRUE(store->Checkpoint(&info).ok());  // removes the segments that held them
+  }
+  {
+    auto store = OpenStore(o);  // ...and from the carry record after a checkpoint
+    EXPECT_EQ(PutKeyed(*store, 1, "d", "req-1").offset, 1u);
+    EXPECT_EQ(PutKeyed(*store, 2, "z", "req-2").offset, 2u);
+    EXPECT_EQ(GetOr(*store, 1), "a");
+    EXPECT_EQ(store->LastOffset(), 2u);
+    // The window holds 3 keys: two more push req-1 out, and it writes again.
+    ASSERT_TRUE(PutKeyed(*store, 5, "e", "req-3").status.ok());
+    ASSERT_TRUE(PutKeyed(*store, 6, "f", "req-4").status.ok());
+    auto again = PutKeyed(*store, 1, "g", "req-1");
+    EXPECT_EQ(again.offset, 5u);
+    EXPECT_EQ(GetOr(*store, 1), "g");
+  }
 }
 
 TEST(Store, WritesAfterCloseAreRefused) {

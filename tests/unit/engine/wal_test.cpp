@@ -68,7 +68,7 @@ TEST(WalFormat, PutDeleteAndBatchRoundTrip) {
   EncodeDelete(3, 5, &buf);
   std::vector<WriteOp> batch = {{WriteOp::Type::kPut, 10, "a"}, {WriteOp::Type::kDelete, 11, ""},
                                 {WriteOp::Type::kPut, 12, "ccc"}};
-  EncodeRecord(4, batch, &buf);
+  EncodeRecord(4, batch, {}, &buf);
   ASSERT_TRUE(w->Append(buf).ok());
   ASSERT_TRUE(w->Close().ok());
 
@@ -152,6 +152,32 @@ TEST(WalReader, DamagedHeader) {
   bad[3] = 'x';
   WriteAll(path, bad);
   EXPECT_TRUE(ReadInto(path, &c, &report).IsCorruption());
+}
+
+TEST(WalFormat, IdempotencyKeysAndCarryRecordsRoundTrip) {
+  std::string buf;
+  EncodeRecord(7, {{WriteOp::Type::kPut, 1, "v"}}, "retry-key-1", &buf);
+  EncodeIdempotencyCarry(7, {{"a", 3}, {std::string(64, 'k'), 7}}, &buf);
+  std::vector<Entry> out;
+  std::string_view rest(buf);
+  auto next = [&]() {
+    const uint32_t len = DecodeFixed32(rest.data());
+    std::string_view payload = rest.substr(kRecordHeaderSize, len);
+    rest.remove_prefix(kRecordHeaderSize + len);
+    return payload;
+  };
+  ASSERT_TRUE(DecodePayload(next(), &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].idempotency_key, "retry-key-1");
+  EXPECT_EQ(out[0].value, "v");
+  EXPECT_EQ(out[0].offset, 7u);
+  ASSERT_TRUE(DecodePayload(next(), &out).ok());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].kind, Entry::Kind::kIdempotencyCarry);
+  EXPECT_EQ(out[0].idempotency_key, "a");
+  EXPECT_EQ(out[0].offset, 3u);
+  EXPECT_EQ(out[1].idempotency_key, std::string(64, 'k'));
+  EXPECT_TRUE(rest.empty());
 }
 
 TEST(WalFormat, DecodeRejectsHostileBatches) {

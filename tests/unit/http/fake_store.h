@@ -24,6 +24,9 @@ class FakeStore : public kyrodb::Store {
  public:
   FakeStore() : worker_([this] { Run(); }) {}
   ~FakeStore() override { Close(); }
+  using kyrodb::Store::Delete;
+  using kyrodb::Store::Put;
+  using kyrodb::Store::Write;
 
   // Knobs (set before use).
   std::chrono::milliseconds write_delay{0};
@@ -32,19 +35,19 @@ class FakeStore : public kyrodb::Store {
   bool throw_on_get = false;
   CheckpointInfo checkpoint_info{};
 
-  void Put(uint64_t key, std::string value, WriteCallback cb) override {
+  void Put(uint64_t key, std::string value, const kyrodb::WriteOptions&, WriteCallback cb) override {
     std::vector<WriteOp> ops(1);
     ops[0].key = key;
     ops[0].value = std::move(value);
     Write(std::move(ops), std::move(cb));
   }
-  void Delete(uint64_t key, WriteCallback cb) override {
+  void Delete(uint64_t key, const kyrodb::WriteOptions&, WriteCallback cb) override {
     std::vector<WriteOp> ops(1);
     ops[0].type = WriteOp::Type::kDelete;
     ops[0].key = key;
     Write(std::move(ops), std::move(cb));
   }
-  void Write(std::vector<WriteOp> ops, WriteCallback cb) override {
+  void Write(std::vector<WriteOp> ops, const kyrodb::WriteOptions&, WriteCallback cb) override {
     std::lock_guard<std::mutex> lock(mu_);
     ++writes_submitted_;
     queue_.push_back(Pending{std::move(ops), std::move(cb)});
