@@ -129,6 +129,10 @@ copy_once() {  # copies into $stage; returns 1 when the copy raced a checkpoint
       [[ "$ib" == "$ia" ]] || rm -f "$stage/index-rmi.bin"
     fi
   fi
+  local other
+  other="$(find "$data_dir" -maxdepth 1 -type f ! -name 'wal.*' ! -name 'snapshot.bin' ! -name 'index-rmi.bin' \
+    ! -name '*.tmp' -printf '%f ' 2>/dev/null || true)"
+  [[ -z "$other" ]] || echo "backup: note: not part of a KyroDB store, not copied: $other" >&2
   after="$(file_id "$snap")"
   if [[ "$before" != "$after" ]]; then
     echo "backup: snapshot.bin was replaced during the copy (checkpoint); starting over" >&2

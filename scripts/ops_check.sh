@@ -31,7 +31,7 @@
 # OPS_CHECK_TIMEOUT (seconds per check, default 150), OPS_CHECK_KEEP=1 keeps
 # the temporary directories, OPS_SECURITY_MAX (systemd exposure ceiling, 2.0).
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 repo="$(pwd)"
 self="$repo/scripts/ops_check.sh"
 
@@ -134,11 +134,20 @@ check_deps() {
     if [[ "$(id -u)" != "0" ]]; then sudo_cmd=(sudo -n); fi
     "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 update -qq >/dev/null ||
       fail "apt-get update failed"
-    # --no-install-recommends; the prometheus package starts no daemon without
-    # a running systemd, and where one runs we never use the system instance.
+    # The prometheus package would start a system Prometheus on :9090 through
+    # invoke-rc.d; the checks run their own on loopback, so forbid service
+    # starts during the install (policy-rc.d exit 101) unless a policy exists.
+    local policy=/usr/sbin/policy-rc.d made_policy=0
+    if [[ ! -e "$policy" && "$(id -u)" == "0" ]]; then
+      printf '#!/bin/sh\n# made by scripts/ops_check.sh for one apt-get install\nexit 101\n' >"$policy"
+      chmod 0755 "$policy"
+      made_policy=1
+    fi
     "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq \
-      --no-install-recommends "${missing[@]}" >"${TMPDIR:-/tmp}/ops-apt.log" 2>&1 ||
-      { tail -20 "${TMPDIR:-/tmp}/ops-apt.log" >&2; fail "apt-get install ${missing[*]} failed"; }
+      --no-install-recommends "${missing[@]}" >"${TMPDIR:-/tmp}/ops-apt.log" 2>&1
+    local rc=$?
+    [[ $made_policy -eq 0 ]] || rm -f "$policy"
+    [[ $rc -eq 0 ]] || { tail -20 "${TMPDIR:-/tmp}/ops-apt.log" >&2; fail "apt-get install ${missing[*]} failed"; }
   fi
   for p in promtool prometheus systemd-analyze curl docker-compose strace; do
     command -v "$p" >/dev/null || fail "$p missing after install"
@@ -198,7 +207,7 @@ for v, (flag, default) in sorted(help_rows.items()):
         problems.append(f"{v}: flag should be `{flag}` (from --help), row says {cells[1]!r}")
     if flag == "(env only)" and "env only" not in cells[1]:
         problems.append(f"{v}: is environment-only (from --help), row says {cells[1]!r}")
-    if default not in cells[2].replace("`", ""):
+    if cells[2].replace("`", "").strip() != default:
         problems.append(f"{v}: default should read {default!r} (from --help), row says {cells[2]!r}")
 # 3. Nothing stale: every KYRODB_* the doc names is read by the server, or by
 #    the ops scripts (healthcheck, backup, restore, ops_check).
@@ -251,7 +260,7 @@ while i < len(text):
     i += 1
 open(sys.argv[2], "w").write("\n".join(cmds) + "\n")
 PYEOF
-  local n=0 cmd run out rc statuses codes ok_count=0
+  local n=0 cmd run out rc codes ok_count=0
   while IFS= read -r cmd; do
     [[ -n "$cmd" ]] || continue
     n=$((n + 1))
@@ -652,7 +661,7 @@ PYEOF
   # 3. Runtime libraries: every library the binary links comes from a package
   #    the runtime stage installs (or libc6, which debian:12-slim has), and
   #    each of those packages exists in Debian 12.
-  local runtime_pkgs libs lib pkg missing=""
+  local runtime_pkgs libs lib pkg unmapped=""
   # The packages of the runtime stage's `apt-get install` (continuation lines
   # joined, options and the trailing `&& ...` dropped).
   runtime_pkgs="$(sed -n '/^FROM debian:12-slim/,$p' "$df" | grep -v '^ *#' | sed -e ':a' -e '/\\$/N; s/\\\n/ /; ta' |
@@ -662,10 +671,10 @@ PYEOF
   for lib in $libs; do
     pkg="$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null | head -1 | cut -d: -f1)"
     [[ -n "$pkg" ]] || pkg="$(dpkg -S "$lib" 2>/dev/null | head -1 | cut -d: -f1)"
-    [[ -n "$pkg" ]] || { missing+=" $lib(unknown package)"; continue; }
-    case " $runtime_pkgs libc6 libgcc-s1 " in *" $pkg "*) ;; *) missing+=" $lib($pkg)" ;; esac
+    [[ -n "$pkg" ]] || { unmapped+=" $lib(unknown package)"; continue; }
+    case " $runtime_pkgs libc6 libgcc-s1 " in *" $pkg "*) ;; *) unmapped+=" $lib($pkg)" ;; esac
   done
-  [[ -z "$missing" ]] || fail "the binary links libraries the runtime stage does not install:$missing"
+  [[ -z "$unmapped" ]] || fail "the binary links libraries the runtime stage does not install:$unmapped"
   # shellcheck disable=SC2086
   apt-cache show $runtime_pkgs >/dev/null 2>&1 || fail "a runtime package is not in the Debian archive: $runtime_pkgs"
   log "runtime stage installs ${runtime_pkgs% }: covers ldd of the binary ($(wc -w <<<"$libs") libraries)"
