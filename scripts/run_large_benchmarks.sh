@@ -14,6 +14,7 @@
 #              uniform,lognormal at larger sizes to bound the run time)
 #   FILTER     Google Benchmark --benchmark_filter (default: everything)
 #   MIN_TIME   --benchmark_min_time per benchmark (default 1.0)
+#   PYTHON     interpreter for the plot (default python3; needs matplotlib)
 # Memory: std::map at 50M keys needs ~3.5 GB, the whole run ~5 GB peak.
 set -euo pipefail
 
@@ -55,4 +56,4 @@ for n in $SIZES; do
     --benchmark_out="$out" --benchmark_out_format=json
 done
 
-python3 "$ROOT/scripts/generate_plots.py" "$OUT_DIR"/kv_index_*.json -o "$ROOT/bench/rmi_vs_btree.png"
+"${PYTHON:-python3}" "$ROOT/scripts/generate_plots.py" "$OUT_DIR"/kv_index_*.json -o "$ROOT/bench/rmi_vs_btree.png"
