@@ -152,6 +152,21 @@ TEST_F(ApiTest, KvRoundTripsEveryByteValue) {
   EXPECT_EQ(fast.body, value);
 }
 
+TEST_F(ApiTest, KvConditionalGetByETag) {
+  PutRaw("141", "v1");
+  auto r = client().Get("/v1/kv/141");
+  ASSERT_EQ(r.status, 200) << r.Describe();
+  const std::string etag = r.Header("ETag");
+  ASSERT_FALSE(etag.empty());
+  r = client().Get("/v1/kv/141", {{"If-None-Match", etag}});
+  EXPECT_EQ(r.status, 304) << "unchanged value: " << r.Describe();
+  EXPECT_TRUE(r.body.empty());
+  PutRaw("141", "v2");
+  r = client().Get("/v1/kv/141", {{"If-None-Match", etag}});
+  EXPECT_EQ(r.status, 200) << "changed value: " << r.Describe();
+  EXPECT_EQ(r.body, "v2");
+}
+
 TEST_F(ApiTest, KvDeleteLeavesNotFound) {
   const uint64_t put_offset = PutRaw("131", "doomed");
   const auto del = client().Delete("/v1/kv/131");

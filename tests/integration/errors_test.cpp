@@ -162,6 +162,18 @@ TEST_F(ErrorsTest, MalformedRequestLineIs400OrClosed) {
   ExpectServerAlive();
 }
 
+TEST_F(ErrorsTest, NonJsonContentTypesOnJsonRoutesAre415) {
+  for (const char* type : {"application/xml", "multipart/form-data; boundary=x", "application/octet-stream"}) {
+    EXPECT_TRUE(IsJsonError(client().Post("/v1/put", R"({"key": 8, "value": "x"})", {{"Content-Type", type}}), 415))
+        << "POST /v1/put with " << type;
+    const auto b = client().Post("/v1/batch/put", R"({"items": [{"key": 8, "value": "x"}]})", {{"Content-Type", type}});
+    EXPECT_TRUE(IsJsonError(b, 415)) << "POST /v1/batch/put with " << type;
+  }
+  EXPECT_TRUE(IsJsonError(client().Get("/v1/kv/8"), 404)) << "a 415 body was written";
+  // The raw route takes any bytes under any type.
+  EXPECT_TRUE(IsWriteAck(client().Put("/v1/kv/9", "<x/>", {{"Content-Type", "application/xml"}})));
+}
+
 // ---------------------------------------------------------------- limits
 
 class BodyLimitTest : public SharedServerTest {
@@ -254,6 +266,28 @@ TEST_F(AuthTest, TokenNeverAppearsInTheLog) {
   client().Get("/v1/kv/1", {{"Authorization", std::string("Bearer ") + kToken}});
   client().Get("/v1/kv/1", {{"Authorization", "Bearer not-the-token"}});
   EXPECT_EQ(server().CurrentRunLog().find(kToken), std::string::npos) << "the auth token was logged";
+}
+
+class AdminTokenTest : public SharedServerTest {
+ protected:
+  static constexpr const char* kData = "data-token-1";
+  static constexpr const char* kAdmin = "admin-token-2";
+  static void SetUpTestSuite() { StartServer({{"KYRODB_AUTH_TOKEN", kData}, {"KYRODB_ADMIN_TOKEN", kAdmin}}); }
+  static void TearDownTestSuite() { StopServer(); }
+};
+
+TEST_F(AdminTokenTest, AdminRoutesNeedTheAdminToken) {
+  const Headers data = {{"Authorization", std::string("Bearer ") + kData}};
+  const Headers admin = {{"Authorization", std::string("Bearer ") + kAdmin}};
+  EXPECT_TRUE(IsWriteAck(client().Put("/v1/kv/1", "v", data))) << "the data token opens data routes";
+  const auto r = client().Post("/v1/snapshot", "", data);
+  EXPECT_TRUE(r.status == 403 || r.status == 401) << "the data token must not open admin routes: " << r.Describe();
+  EXPECT_TRUE(IsJsonError(r, r.status));
+  EXPECT_TRUE(IsJsonError(client().Post("/v1/snapshot", ""), 401)) << "no token at all";
+  EXPECT_TRUE(IsJsonOk(client().Post("/v1/snapshot", "", admin))) << "the admin token opens admin routes";
+  const auto log = server().CurrentRunLog();
+  EXPECT_EQ(log.find(kData), std::string::npos) << "the data token was logged";
+  EXPECT_EQ(log.find(kAdmin), std::string::npos) << "the admin token was logged";
 }
 
 class RateLimitTest : public SharedServerTest {
