@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -64,11 +65,14 @@ struct HttpClient::Impl {
   asio::io_context ioc;
   tcp::socket socket{ioc};
   beast::flat_buffer buffer;
+  std::optional<http::response_parser<http::string_body>> stream;  // OpenStream's response
 
   // Runs one async operation to completion or until `timeout`; on timeout
   // the socket is closed (which aborts the operation) and timed_out returned.
+  // With `keep_open`, a timeout cancels the operation instead of closing the
+  // socket (for stream reads that simply found nothing yet).
   template <class Start>
-  error_code Run(std::chrono::milliseconds timeout, Start start) {
+  error_code Run(std::chrono::milliseconds timeout, Start start, bool keep_open = false) {
     bool done = false;
     error_code result;
     ioc.restart();
@@ -79,7 +83,11 @@ struct HttpClient::Impl {
     ioc.run_for(timeout);
     if (!done) {
       error_code ignored;
-      socket.close(ignored);
+      if (keep_open) {
+        socket.cancel(ignored);
+      } else {
+        socket.close(ignored);
+      }
       ioc.restart();
       ioc.run();  // lets the aborted handler run; bounded: the socket is closed
       return asio::error::timed_out;
@@ -97,6 +105,7 @@ bool HttpClient::connected() const { return impl_->socket.is_open(); }
 
 void HttpClient::Close() {
   error_code ignored;
+  impl_->stream.reset();
   if (impl_->socket.is_open()) {
     impl_->socket.shutdown(tcp::socket::shutdown_both, ignored);
     impl_->socket.close(ignored);
@@ -213,6 +222,54 @@ HttpResponse HttpClient::Request(std::string_view method, std::string_view targe
     return out;
   }
   return ReadResponse(verb == http::verb::head);
+}
+
+HttpResponse HttpClient::OpenStream(std::string_view target, const Headers& headers) {
+  HttpResponse out;
+  std::string request = "GET " + std::string(target) + " HTTP/1.1\r\nHost: " + host_ + ":" + std::to_string(port_) +
+                        "\r\nAccept: text/event-stream\r\n";
+  for (const auto& [k, v] : default_headers_) request += k + ": " + v + "\r\n";
+  for (const auto& [k, v] : headers) request += k + ": " + v + "\r\n";
+  request += "\r\n";
+  if (!SendRaw(request, &out.error)) return out;
+  impl_->stream.emplace();
+  impl_->stream->body_limit(kMaxResponseBody);
+  error_code ec = impl_->Run(timeout_, [&](auto handler) {
+    http::async_read_header(impl_->socket, impl_->buffer, *impl_->stream, handler);
+  });
+  if (ec) {
+    out.error = "read header: " + ec.message();
+    Close();
+    return out;
+  }
+  const auto& msg = impl_->stream->get();
+  out.status = static_cast<int>(msg.result_int());
+  out.keep_alive = msg.keep_alive();
+  for (const auto& field : msg) {
+    out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  return out;
+}
+
+bool HttpClient::ReadStream(std::string* out, std::chrono::milliseconds wait) {
+  if (!impl_->stream || !connected()) return false;
+  auto& parser = *impl_->stream;
+  auto take = [&] {
+    out->append(parser.get().body());
+    parser.get().body().clear();  // the parser appends at the string's end
+  };
+  take();
+  if (parser.is_done()) return false;
+  error_code ec = impl_->Run(
+      wait, [&](auto handler) { http::async_read_some(impl_->socket, impl_->buffer, parser, handler); },
+      /*keep_open=*/true);
+  take();
+  if (ec == asio::error::timed_out) return true;  // nothing new yet
+  if (ec) {
+    Close();
+    return false;
+  }
+  return !parser.is_done();
 }
 
 HttpResponse HttpClient::Get(std::string_view target, const Headers& headers) {

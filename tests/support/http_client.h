@@ -77,6 +77,15 @@ class HttpClient {
   // without sending more bytes.
   bool WaitPeerClose(std::chrono::milliseconds wait);
 
+  // Streaming responses (Server-Sent Events): OpenStream sends a GET and
+  // reads only the response header (status and headers in the result, empty
+  // body); ReadStream then appends the body bytes (chunked encoding decoded)
+  // that arrive within `wait` to `*out`. ReadStream returns false once the
+  // stream has ended or failed. A wait that passes without data keeps the
+  // connection open.
+  HttpResponse OpenStream(std::string_view target, const Headers& headers = {});
+  bool ReadStream(std::string* out, std::chrono::milliseconds wait);
+
   void Close();
   bool connected() const;
   // How many TCP connections this client has opened (keep-alive checks).
