@@ -1,0 +1,293 @@
+// Writes the seed corpora in tests/fuzz/corpus/<target>/: a handful of valid
+// and edge-case inputs per target, made with the real encoders so that they
+// track the formats. Deterministic (the snapshot's creation time is pinned),
+// so re-running it after a format change shows the change in `git diff`.
+//
+//   build/fuzz/tests/fuzz/fuzz_make_corpus tests/fuzz/corpus
+//
+// Each input's layout is described at the top of its harness.
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/snapshot.h"
+#include "engine/wal_format.h"
+#include "fuzz_util.h"
+#include "index/rmi.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using kyrodb::WriteOp;
+
+fs::path g_root;
+int g_files = 0;
+
+void Write(const std::string& target, const std::string& name, std::string_view bytes) {
+  const fs::path dir = g_root / target;
+  fs::create_directories(dir);
+  std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) {
+    std::fprintf(stderr, "make_corpus: cannot write %s\n", (dir / name).c_str());
+    std::exit(1);
+  }
+  ++g_files;
+}
+
+std::string Flags(uint8_t flags, std::string_view rest) {
+  std::string s(1, static_cast<char>(flags));
+  s.append(rest);
+  return s;
+}
+
+// --- WAL ------------------------------------------------------------------
+
+std::string Record(uint64_t offset, const std::vector<WriteOp>& ops, std::string_view idem = {}) {
+  std::string r;
+  kyrodb::wal::EncodeRecord(offset, ops, idem, &r);
+  return r;
+}
+std::string Payload(const std::string& record) { return record.substr(kyrodb::wal::kRecordHeaderSize); }
+std::string Carry(uint64_t offset, const std::vector<std::pair<std::string, uint64_t>>& keys) {
+  std::string r;
+  kyrodb::wal::EncodeIdempotencyCarry(offset, keys, &r);
+  return r;
+}
+
+void WalSeeds() {
+  const std::string put = Record(1, {{WriteOp::Type::kPut, 42, "hello"}});
+  const std::string put_empty = Record(2, {{WriteOp::Type::kPut, 0, ""}});
+  const std::string put_idem = Record(3, {{WriteOp::Type::kPut, ~uint64_t{0}, "v"}}, "req-0001");
+  const std::string del = Record(4, {{WriteOp::Type::kDelete, 42, ""}});
+  const std::string batch = Record(5, {{WriteOp::Type::kPut, 1, "a"}, {WriteOp::Type::kDelete, 2, ""},
+                                       {WriteOp::Type::kPut, 3, std::string("\0\xff\n", 3)}});
+  const std::string batch_idem =
+      Record(8, {{WriteOp::Type::kPut, 10, "x"}, {WriteOp::Type::kPut, 11, "y"}}, std::string(64, 'k'));
+  const std::string carry = Carry(9, {{"req-0001", 3}, {std::string(64, 'k'), 8}});
+  const std::string carry_empty = Carry(9, {});
+
+  const std::string t = "fuzz_wal_record";
+  Write(t, "put", Payload(put));
+  Write(t, "put_empty_value", Payload(put_empty));
+  Write(t, "put_idempotency_key", Payload(put_idem));
+  Write(t, "delete", Payload(del));
+  Write(t, "batch", Payload(batch));
+  Write(t, "batch_idempotency_key", Payload(batch_idem));
+  Write(t, "carry", Payload(carry));
+  Write(t, "carry_empty", Payload(carry_empty));
+  {  // A one-item batch: legal, though EncodeRecord never writes one.
+    std::string p(1, static_cast<char>(kyrodb::wal::RecordType::kBatch));
+    kyrodb::PutFixed64(&p, 7);
+    kyrodb::PutFixed32(&p, 1);
+    p.push_back(static_cast<char>(WriteOp::Type::kPut));
+    kyrodb::PutFixed64(&p, 5);
+    kyrodb::PutFixed32(&p, 2);
+    p += "zz";
+    Write(t, "batch_one_item", p);
+  }
+  Write(t, "unknown_type", std::string("\x09\x01\0\0\0\0\0\0\0", 9));
+  Write(t, "truncated", Payload(put).substr(0, 6));
+
+  const std::string s = "fuzz_wal_segment";
+  std::string header;
+  kyrodb::wal::EncodeSegmentHeader(1, &header);
+  const std::string good = header + put + put_idem + del + batch + carry + batch_idem;
+  Write(s, "header_only", Flags(0, header));
+  Write(s, "records", Flags(0, good));
+  Write(s, "torn_tail", Flags(0, good + put.substr(0, put.size() / 2)));
+  Write(s, "garbage_tail", Flags(0, good + std::string(13, '\xee')));
+  Write(s, "torn_header", Flags(0, header.substr(0, 10)));
+  {  // A damaged record followed by a valid one: corruption, not a torn tail.
+    std::string bad = header + put + del + batch;
+    bad[header.size() + put.size() + kyrodb::wal::kRecordHeaderSize + 3] ^= 0x40;
+    Write(s, "mid_log_corruption", Flags(0, bad));
+  }
+  {  // Checksums zeroed: flags bit 0 recomputes them.
+    std::string zeroed = good;
+    for (size_t i = 16; i < 20; ++i) zeroed[i] = 0;
+    Write(s, "records_fixup", Flags(1, zeroed));
+  }
+}
+
+// --- Snapshot --------------------------------------------------------------
+
+struct Kv {
+  uint64_t key;
+  uint64_t offset;
+  std::string value;
+};
+
+std::string SnapshotFile(const std::vector<Kv>& entries, uint64_t last_offset) {
+  kyrodb::fuzz::MemFileSystem mem;
+  kyrodb::SnapshotWriter w(&mem, "/db");
+  kyrodb::Status st = w.Begin();
+  for (const Kv& e : entries) {
+    if (st.ok()) st = w.Add(e.key, e.offset, e.value);
+  }
+  uint64_t bytes = 0;
+  if (st.ok()) st = w.Finish(last_offset, &bytes);
+  if (!st.ok()) {
+    std::fprintf(stderr, "make_corpus: snapshot: %s\n", st.ToString().c_str());
+    std::exit(1);
+  }
+  std::string file = *mem.Get(kyrodb::SnapshotWriter::FinalPath("/db"));
+  // Pin created_unix_ms so the corpus is reproducible, then re-seal the footer.
+  kyrodb::EncodeFixed64(file.data() + file.size() - kyrodb::kSnapshotFooterSize + 40, 1700000000000);
+  kyrodb::fuzz::FixSnapshotCrcs(&file, kyrodb::kSnapshotFooterSize);
+  return file;
+}
+
+void SnapshotSeeds() {
+  const std::string t = "fuzz_snapshot";
+  Write(t, "empty", Flags(0, SnapshotFile({}, 0)));
+  const std::string small = SnapshotFile({{1, 1, "a"}, {2, 3, "bc"}, {10, 2, "def"}}, 3);
+  Write(t, "three_entries", Flags(0, small));
+  Write(t, "empty_values", Flags(0, SnapshotFile({{5, 1, ""}, {6, 2, ""}}, 2)));
+  Write(t, "extreme_keys",
+        Flags(0, SnapshotFile({{0, 1, std::string("\0\1\2", 3)}, {~uint64_t{0}, ~uint64_t{0}, "max"}}, ~uint64_t{0})));
+  Write(t, "aligned_values", Flags(0, SnapshotFile({{7, 1, "12345678"}, {8, 1, "abcdefgh"}}, 1)));
+  {
+    std::vector<Kv> many;
+    for (uint64_t i = 0; i < 40; ++i) many.push_back({i * i * 1000 + 3, i + 1, std::string(i % 11, 'v')});
+    Write(t, "forty_entries", Flags(0, SnapshotFile(many, 40)));
+  }
+  {  // Checksums zeroed: flags bit 0 recomputes them.
+    std::string zeroed = small;
+    for (size_t i = 48; i < 64; ++i) zeroed[zeroed.size() - kyrodb::kSnapshotFooterSize + i] = 0;
+    Write(t, "three_entries_fixup", Flags(1, zeroed));
+  }
+  Write(t, "footer_only_garbage", Flags(0, small.substr(small.size() - kyrodb::kSnapshotFooterSize)));
+  Write(t, "short", Flags(0, "KYROSNP1"));
+}
+
+// --- Index file ------------------------------------------------------------
+
+std::string IndexSpec(uint8_t mode, uint8_t dist, uint16_t n, uint64_t seed) {
+  std::string s;
+  s.push_back(static_cast<char>(mode));
+  s.push_back(static_cast<char>(dist));
+  s.push_back(static_cast<char>(n & 0xff));
+  s.push_back(static_cast<char>(n >> 8));
+  kyrodb::PutFixed64(&s, seed);
+  return s;
+}
+
+void IndexSeeds() {
+  const std::string t = "fuzz_index_file";
+  const char* dist_names[] = {"uniform", "sequential", "huge_gaps", "clusters", "heavy_tail", "extremes"};
+  for (uint8_t dist = 0; dist < 6; ++dist) {
+    const uint16_t n = dist == 5 ? 12 : 200;
+    const uint64_t seed = 1000 + dist;
+    const std::vector<uint64_t> keys = kyrodb::fuzz::MakeKeys(dist, n, seed);
+    kyrodb::index::RmiOptions opts;
+    opts.keys_per_leaf = 32;
+    std::unique_ptr<kyrodb::index::Rmi> rmi = kyrodb::index::Rmi::Build(keys, opts);
+    if (!rmi) {
+      std::fprintf(stderr, "make_corpus: Build failed\n");
+      std::exit(1);
+    }
+    // Raw mode: the serialized file as the loader reads it.
+    Write(t, std::string("raw_") + dist_names[dist], IndexSpec(0, dist, n, seed) + rmi->Serialize(seed));
+    // Built-then-mutated mode: options, then (pos, xor) mutations.
+    std::string built = IndexSpec(1, dist, n, seed);
+    built += std::string("\x10\x20\x00\x00", 4);  // router_bits 16, 33 keys/leaf, leaves derived
+    Write(t, std::string("built_") + dist_names[dist], built);
+    built += std::string("\x60\x00\x01", 3);  // flip one bit at byte 96 (router)
+    Write(t, std::string("built_mutated_") + dist_names[dist], built);
+  }
+  {
+    const std::vector<uint64_t> none;
+    std::unique_ptr<kyrodb::index::Rmi> rmi = kyrodb::index::Rmi::Build(none);
+    Write(t, "raw_empty", IndexSpec(0, 0, 0, 7) + rmi->Serialize(7));
+  }
+  Write(t, "built_one_leaf_many_keys", IndexSpec(1, 0, 2000, 9) + std::string("\x18\xff\x03\x01", 4));
+  Write(t, "raw_short", IndexSpec(2, 1, 3, 1) + "KYRORMI");
+}
+
+// --- HTTP ------------------------------------------------------------------
+
+void HttpSeeds() {
+  const std::string k = "fuzz_http_key";
+  const std::pair<const char*, std::string> keys[] = {
+      {"zero", "0"},           {"max", "18446744073709551615"}, {"max_plus_one", "18446744073709551616"},
+      {"leading_zeros", "007"}, {"negative", "-1"},              {"plus", "+1"},
+      {"fraction", "1.5"},      {"exponent", "1e3"},            {"empty", ""},
+      {"space", " 1"},          {"letters", "abc"},             {"huge", "99999999999999999999999"},
+      {"hex", "0x10"},          {"nul", std::string("1\0", 2)},
+  };
+  for (const auto& [name, text] : keys) Write(k, name, text);
+
+  const std::string j = "fuzz_http_json";
+  auto body = [](uint8_t selector, uint8_t limits, std::string_view b) {
+    std::string s;
+    s.push_back(static_cast<char>(selector));
+    s.push_back(static_cast<char>(limits));
+    s.append(b);
+    return s;
+  };
+  Write(j, "put", body(0, 0xC0, R"({"key": 1, "value": "hello"})"));
+  Write(j, "put_string_key", body(0, 0xC0, R"({"value": "", "key": "18446744073709551615"})"));
+  Write(j, "put_fraction_key", body(0, 0xC0, R"({"key": 1.5, "value": "x"})"));
+  Write(j, "put_negative_key", body(0, 0xC0, R"({"key": -1, "value": "x"})"));
+  Write(j, "put_duplicate_member", body(0, 0xC0, R"({"key": 1, "key": 2, "value": "x"})"));
+  Write(j, "put_value_too_large", body(0, 0x02, R"({"key": 3, "value": "abcdef"})"));
+  Write(j, "put_unicode", body(0, 0xC0, R"({"key": 4, "value": "\u00e9\ud83d\ude00\n"})"));
+  Write(j, "batch_put", body(1, 0xC0, R"({"items": [{"key": 1, "value": "a"}, {"key": "2", "value": "b"}]})"));
+  Write(j, "batch_put_empty", body(1, 0xC0, R"({"items": []})"));
+  Write(j, "batch_put_too_many", body(1, 0x01, R"({"items": [{"key": 1, "value": "a"}, {"key": 2, "value": "b"}]})"));
+  Write(j, "batch_get", body(2, 0xC0, R"({"keys": [1, "2", 18446744073709551615]})"));
+  Write(j, "batch_get_bad", body(2, 0xC0, R"({"keys": [1, null, 2e5]})"));
+  Write(j, "raw_nested", body(3, 0x05, R"({"a": {"b": [1, 2, {"c": null}]}, "d": [true, false]})"));
+  Write(j, "raw_deep", body(3, 0x03, std::string(40, '[') + std::string(40, ']')));
+  Write(j, "raw_truncated", body(3, 0x20, R"({"key": [1, 2)"));
+  Write(j, "raw_trailing", body(3, 0x20, R"({} {})"));
+
+  const std::string u = "fuzz_http_url";
+  // Method index into fuzz_http_url.cpp's kVerbs: 0 GET 1 HEAD 2 POST 3 PUT 4 DELETE 5 OPTIONS.
+  struct Target {
+    const char* name;
+    char method;
+    const char* target;
+  };
+  const Target targets[] = {
+      {"get_kv", 0, "/v1/kv/42"},
+      {"put_kv_escaped", 3, "/v1/kv/%34%32"},
+      {"delete_kv", 4, "/v1/kv/18446744073709551615"},
+      {"head_get_fast", 1, "/v1/get_fast/7"},
+      {"scan", 0, "/v1/scan?start=1&end=100&limit=10"},
+      {"lookup", 0, "/v1/lookup?key=5"},
+      {"post_put", 2, "/v1/put"},
+      {"post_batch_get", 2, "/v1/batch/get"},
+      {"absolute_form", 0, "http://localhost:8080/v1/kv/1?x=y"},
+      {"absolute_no_path", 0, "https://host"},
+      {"repeated_param", 0, "/v1/scan?start=1&start=2"},
+      {"bad_escape", 0, "/v1/scan?start=%zz"},
+      {"empty_parts", 0, "/v1/scan?&&a=&=b&"},
+      {"kv_extra_segment", 0, "/v1/kv/1/2"},
+      {"wrong_method", 2, "/health"},
+      {"options", 5, "/metrics"},
+  };
+  for (const Target& t : targets) Write(u, t.name, std::string(1, t.method) + t.target);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s CORPUS_DIR   (e.g. tests/fuzz/corpus)\n", argv[0]);
+    return 2;
+  }
+  g_root = argv[1];
+  WalSeeds();
+  SnapshotSeeds();
+  IndexSeeds();
+  HttpSeeds();
+  std::printf("make_corpus: wrote %d files under %s\n", g_files, g_root.c_str());
+  return 0;
+}
