@@ -57,6 +57,26 @@ bool QueryKey(HandlerArgs& args, std::string_view name, std::optional<uint64_t> 
   return false;
 }
 
+// The optional Idempotency-Key header of a write (SPEC §2): 1..64 visible
+// ASCII characters. The store remembers the newest keys (a bounded window,
+// KYRODB_IDEMPOTENCY_WINDOW_KEYS) and answers a retry with the first attempt's
+// offset without writing again, also across a restart.
+bool ReadWriteOptions(HandlerArgs& args, WriteOptions* options, std::optional<Response>* error) {
+  auto it = args.req.find("Idempotency-Key");
+  if (it == args.req.end()) return true;
+  std::string_view key = Sv(it->value());
+  bool ok = !key.empty() && key.size() <= 64;
+  for (unsigned char c : key) ok = ok && c >= 0x21 && c <= 0x7e;
+  if (!ok) {
+    args.state.metrics.Rejected(RejectReason::kBadRequest);
+    *error = MakeError(bhttp::status::bad_request, "bad_request",
+                       "invalid Idempotency-Key: must be 1 to 64 visible ASCII characters");
+    return false;
+  }
+  options->idempotency_key = std::string(key);
+  return true;
+}
+
 Response NotFound(uint64_t key) {
   return MakeError(bhttp::status::not_found, "not_found", "key " + std::to_string(key) + " not found");
 }
@@ -122,7 +142,10 @@ std::optional<Response> HandlePut(HandlerArgs& args) {
   if (!DecodePut(args.req.body(), args.state.options.max_value_bytes, &item, &error)) {
     return BodyErrorResponse(args.state, error);
   }
-  args.store->Put(item.key, std::move(item.value), OffsetReply(args.reply));
+  WriteOptions options;
+  std::optional<Response> bad;
+  if (!ReadWriteOptions(args, &options, &bad)) return bad;
+  args.store->Put(item.key, std::move(item.value), options, OffsetReply(args.reply));
   return std::nullopt;
 }
 
@@ -159,17 +182,20 @@ std::optional<Response> HandleKv(HandlerArgs& args) {
   uint64_t key = 0;
   std::optional<Response> error;
   if (!PathKey(args, &key, &error)) return error;
+  WriteOptions options;
+  bool is_write = args.req.method() == bhttp::verb::put || args.req.method() == bhttp::verb::delete_;
+  if (is_write && !ReadWriteOptions(args, &options, &error)) return error;
   switch (args.req.method()) {
     case bhttp::verb::put: {
       // Any bytes; the Content-Type is not stored.
       if (args.req.body().size() > args.state.options.max_value_bytes) {
         return ValueTooLarge(args.state, args.req.body().size());
       }
-      args.store->Put(key, std::move(args.req.body()), OffsetReply(args.reply));
+      args.store->Put(key, std::move(args.req.body()), options, OffsetReply(args.reply));
       return std::nullopt;
     }
     case bhttp::verb::delete_:
-      args.store->Delete(key, [reply = args.reply, key](const Status& status, uint64_t offset) {
+      args.store->Delete(key, options, [reply = args.reply, key](const Status& status, uint64_t offset) {
         if (status.IsNotFound()) return reply(NotFound(key));
         reply(status.ok() ? MakeJson(bhttp::status::ok, {{"offset", offset}}) : MakeStoreError(status));
       });
@@ -197,11 +223,15 @@ std::optional<Response> HandleBatchPut(HandlerArgs& args) {
     ops[i].key = items[i].key;
     ops[i].value = std::move(items[i].value);
   }
+  WriteOptions options;
+  std::optional<Response> bad;
+  if (!ReadWriteOptions(args, &options, &bad)) return bad;
   size_t count = ops.size();
-  args.store->Write(std::move(ops), [reply = args.reply, count](const Status& status, uint64_t first_offset) {
+  auto done = [reply = args.reply, count](const Status& status, uint64_t first_offset) {
     reply(status.ok() ? MakeJson(bhttp::status::ok, {{"first_offset", first_offset}, {"count", count}})
                       : MakeStoreError(status));
-  });
+  };
+  args.store->Write(std::move(ops), options, std::move(done));
   return std::nullopt;
 }
 

@@ -410,6 +410,34 @@ TEST_F(ApiTest, RateLimitsPerClass) {
   EXPECT_NE(text.find("kyrodb_http_rate_limited_total{class=\"admin\"} 1"), std::string::npos) << text;
 }
 
+TEST_F(ApiTest, IdempotencyKeyReachesTheStore) {
+  auto send = [&](const std::string& target, bhttp::verb verb, std::string body, const std::string& key) {
+    Request r{verb, target, 11};
+    r.set("Idempotency-Key", key);
+    r.body() = std::move(body);
+    r.prepare_payload();
+    auto promise = std::make_shared<std::promise<Response>>();
+    RequestMeta meta;
+    Reply reply = [promise](Response res) { promise->set_value(std::move(res)); };
+    auto now = HandleRequest(*state_, r, client_, &meta, reply);
+    return now ? now->result_int() : promise->get_future().get().result_int();
+  };
+  EXPECT_EQ(send("/v1/put", bhttp::verb::post, R"({"key": 1, "value": "x"})", "req-1"), 200u);
+  EXPECT_EQ(store_.last_idempotency_key(), "req-1");
+  EXPECT_EQ(send("/v1/kv/2", bhttp::verb::put, "y", "req-2"), 200u);
+  EXPECT_EQ(store_.last_idempotency_key(), "req-2");
+  EXPECT_EQ(send("/v1/kv/2", bhttp::verb::delete_, "", "req-3"), 200u);
+  EXPECT_EQ(store_.last_idempotency_key(), "req-3");
+  EXPECT_EQ(send("/v1/batch/put", bhttp::verb::post, R"({"items": [{"key": 1, "value": "a"}]})", "req-4"), 200u);
+  EXPECT_EQ(store_.last_idempotency_key(), "req-4");
+  int before = store_.writes_submitted();
+  EXPECT_EQ(send("/v1/kv/2", bhttp::verb::put, "y", std::string(65, 'k')), 400u);
+  EXPECT_EQ(send("/v1/kv/2", bhttp::verb::put, "y", "has space"), 400u);
+  EXPECT_EQ(send("/v1/kv/2", bhttp::verb::put, "y", ""), 400u);
+  EXPECT_EQ(store_.writes_submitted(), before) << "a bad key writes nothing";
+  EXPECT_EQ(send("/v1/kv/2", bhttp::verb::get, "", std::string(65, 'k')), 404u) << "reads ignore the header";
+}
+
 TEST_F(ApiTest, WriteClassification) {
   auto is_write = [](bhttp::verb v, const char* target) {
     Request req{v, target, 11};

@@ -35,21 +35,22 @@ class FakeStore : public kyrodb::Store {
   bool throw_on_get = false;
   CheckpointInfo checkpoint_info{};
 
-  void Put(uint64_t key, std::string value, const kyrodb::WriteOptions&, WriteCallback cb) override {
+  void Put(uint64_t key, std::string value, const kyrodb::WriteOptions& options, WriteCallback cb) override {
     std::vector<WriteOp> ops(1);
     ops[0].key = key;
     ops[0].value = std::move(value);
-    Write(std::move(ops), std::move(cb));
+    Write(std::move(ops), options, std::move(cb));
   }
-  void Delete(uint64_t key, const kyrodb::WriteOptions&, WriteCallback cb) override {
+  void Delete(uint64_t key, const kyrodb::WriteOptions& options, WriteCallback cb) override {
     std::vector<WriteOp> ops(1);
     ops[0].type = WriteOp::Type::kDelete;
     ops[0].key = key;
-    Write(std::move(ops), std::move(cb));
+    Write(std::move(ops), options, std::move(cb));
   }
-  void Write(std::vector<WriteOp> ops, const kyrodb::WriteOptions&, WriteCallback cb) override {
+  void Write(std::vector<WriteOp> ops, const kyrodb::WriteOptions& options, WriteCallback cb) override {
     std::lock_guard<std::mutex> lock(mu_);
     ++writes_submitted_;
+    last_idempotency_key_ = options.idempotency_key;
     queue_.push_back(Pending{std::move(ops), std::move(cb)});
     cv_.notify_all();
   }
@@ -122,6 +123,10 @@ class FakeStore : public kyrodb::Store {
     worker_.join();
   }
 
+  std::string last_idempotency_key() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_idempotency_key_;
+  }
   int writes_submitted() const {
     std::lock_guard<std::mutex> lock(mu_);
     return writes_submitted_;
@@ -172,6 +177,7 @@ class FakeStore : public kyrodb::Store {
   std::map<uint64_t, std::pair<std::string, uint64_t>> data_;
   uint64_t last_offset_ = 0;
   int writes_submitted_ = 0;
+  std::string last_idempotency_key_;
   bool closed_ = false;
   std::thread worker_;
 };
