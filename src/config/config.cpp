@@ -163,8 +163,6 @@ const Setting kSettings[] = {
    [](std::string_view t, ServerConfig* c) { return Size(t, 0, 1ull << 32, &c->store.rebuild_delta_entries); }},
   {"KYRODB_COMPACT_WAL_BYTES", true, false, "536870912", "live WAL size that starts a compaction (0 = off)",
    [](std::string_view t, ServerConfig* c) { return U64(t, 0, 1ull << 50, &c->store.compact_wal_bytes); }},
-  {"KYRODB_IDEMPOTENCY_WINDOW_KEYS", true, false, "65536", "newest Idempotency-Keys remembered (0 = off)",
-   [](std::string_view t, ServerConfig* c) { return Size(t, 0, 1ull << 24, &c->store.idempotency_window_keys); }},
   {"KYRODB_RMI_ROUTER_BITS", true, false, "16", "learned-index router size (2^bits buckets)",
    [](std::string_view t, ServerConfig* c) { return U32(t, 0, 24, &c->store.rmi_router_bits); }},
   {"KYRODB_WARM_ON_START", true, true, "0", "1 touches index and snapshot pages before /ready",

@@ -59,7 +59,7 @@ bool QueryKey(HandlerArgs& args, std::string_view name, std::optional<uint64_t> 
 
 // The optional Idempotency-Key header of a write (SPEC §2): 1..64 visible
 // ASCII characters. The store remembers the newest keys (a bounded window,
-// KYRODB_IDEMPOTENCY_WINDOW_KEYS) and answers a retry with the first attempt's
+// Options::idempotency_window_keys) and answers a retry with the first attempt's
 // offset without writing again, also across a restart.
 bool ReadWriteOptions(HandlerArgs& args, WriteOptions* options, std::optional<Response>* error) {
   auto it = args.req.find("Idempotency-Key");

@@ -93,7 +93,7 @@ TEST(Config, EveryVariable) {
       {"KYRODB_MAX_HEADER_BYTES", "8192"},    {"KYRODB_MAX_CONNECTIONS", "50"},
       {"KYRODB_READ_TIMEOUT_MS", "2000"},     {"KYRODB_IDLE_TIMEOUT_MS", "30000"},
       {"KYRODB_SHUTDOWN_TIMEOUT_MS", "500"},  {"KYRODB_MAX_BATCH_ITEMS", "64"},
-      {"KYRODB_MAX_SCAN_LIMIT", "500"},      {"KYRODB_IDEMPOTENCY_WINDOW_KEYS", "100"},
+      {"KYRODB_MAX_SCAN_LIMIT", "500"},
   };
   ServerConfig c = MustServe({"serve"}, env);
   EXPECT_TRUE(c.store.warm_on_start);
@@ -121,7 +121,6 @@ TEST(Config, EveryVariable) {
   EXPECT_EQ(c.http.shutdown_timeout, std::chrono::milliseconds(500));
   EXPECT_EQ(c.http.max_batch_items, 64u);
   EXPECT_EQ(c.http.max_scan_limit, 500u);
-  EXPECT_EQ(c.store.idempotency_window_keys, 100u);
 }
 
 TEST(Config, BodyLimitFollowsValueLimit) {
@@ -160,7 +159,7 @@ TEST(Config, BadValuesNameTheVariable) {
       {"KYRODB_MAX_BODY_BYTES", "1k"}, {"KYRODB_MAX_CONNECTIONS", "0"},   {"KYRODB_READ_TIMEOUT_MS", "5"},
       {"KYRODB_IDLE_TIMEOUT_MS", "x"}, {"KYRODB_MAX_BATCH_ITEMS", "0"},   {"KYRODB_MAX_SCAN_LIMIT", "0"},
       {"KYRODB_MAX_HEADER_BYTES", "10"}, {"KYRODB_REBUILD_DELTA_ENTRIES", "-1"},
-      {"KYRODB_COMPACT_WAL_BYTES", "lots"}, {"KYRODB_DATA_DIR", ""}, {"KYRODB_IDEMPOTENCY_WINDOW_KEYS", "-3"},
+      {"KYRODB_COMPACT_WAL_BYTES", "lots"}, {"KYRODB_DATA_DIR", ""},
   };
   for (const Case& c : cases) {
     if (std::string(c.value).empty()) continue;  // empty counts as unset
