@@ -43,9 +43,25 @@ class MappedFile {
   virtual void Prefetch() const {}
 };
 
+// An exclusive advisory lock on a file, held while the object lives.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
+
+  // Takes an exclusive lock on `path` (creating the file) so that a second
+  // process cannot open the same store. Fails with IOError naming the path if
+  // another process holds it. The default is for file systems no other
+  // process can see (in-memory ones in tests): it excludes nothing.
+  virtual Status LockFile(const std::string& path, std::unique_ptr<FileLock>* out) {
+    (void)path;
+    *out = std::make_unique<FileLock>();
+    return Status::OK();
+  }
 
   // Creates (or truncates) `path` for writing.
   virtual Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* out) = 0;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -138,10 +139,11 @@ class Store {
 
   // Newest value of `key`, or NotFound.
   virtual Status Get(uint64_t key, ValueRef* out) const = 0;
-  // Live keys in [start, end) in ascending order, at most `limit`, read from
-  // one consistent point (never half of a batch). `*more` tells whether keys
-  // remain after the last one returned.
-  virtual Status Scan(uint64_t start, uint64_t end, size_t limit,
+  // Live keys in [start, end) in ascending order — through 2^64-1 inclusive
+  // when `end` is nullopt — at most `limit`, read from one consistent point
+  // (never half of a batch). `*more` tells whether keys remain after the last
+  // one returned.
+  virtual Status Scan(uint64_t start, std::optional<uint64_t> end, size_t limit,
                       std::vector<ScanEntry>* out, bool* more) const = 0;
 
   // Writes with offsets in [start, end) that the WAL still holds, oldest

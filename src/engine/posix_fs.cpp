@@ -4,6 +4,7 @@
 // path and the operation, so a log line says exactly what the disk refused.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -111,8 +112,35 @@ Status OpenForWrite(const std::string& path, int flags, std::unique_ptr<Writable
   return Status::OK();
 }
 
+class PosixFileLock final : public FileLock {
+ public:
+  explicit PosixFileLock(int fd) : fd_(fd) {}
+  ~PosixFileLock() override { ::close(fd_); }  // closing drops the flock
+
+ private:
+  int fd_;
+};
+
 class PosixFs final : public FileSystem {
  public:
+  Status LockFile(const std::string& path, std::unique_ptr<FileLock>* out) override {
+    int fd;
+    do {
+      fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) return PosixError("open", path, errno);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      ::close(fd);
+      if (err == EWOULDBLOCK) {
+        return Status::IOError(path + " is locked: another kyrodb-engine is using this data directory");
+      }
+      return PosixError("flock", path, err);
+    }
+    *out = std::make_unique<PosixFileLock>(fd);
+    return Status::OK();
+  }
+
   Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* out) override {
     return OpenForWrite(path, O_TRUNC, out);
   }

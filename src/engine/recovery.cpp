@@ -24,6 +24,9 @@ Status Store::Open(const Options& options, std::unique_ptr<Store>* out) {
 Status StoreImpl::Recover() {
   const auto start = std::chrono::steady_clock::now();
   KYRODB_RETURN_IF_ERROR(fs_->CreateDirIfMissing(dir_));
+  // Two servers on one directory would interleave WAL segments and delete
+  // each other's files: the second one must not start.
+  KYRODB_RETURN_IF_ERROR(fs_->LockFile(dir_ + "/LOCK", &dir_lock_));
 
   // Temp files are leftovers of an interrupted install: never trusted.
   std::vector<std::string> names;

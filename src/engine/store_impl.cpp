@@ -188,11 +188,11 @@ Status StoreImpl::Get(uint64_t key, ValueRef* out) const {
   return Status::OK();
 }
 
-Status StoreImpl::Scan(uint64_t start, uint64_t end, size_t limit, std::vector<ScanEntry>* out,
+Status StoreImpl::Scan(uint64_t start, std::optional<uint64_t> end, size_t limit, std::vector<ScanEntry>* out,
                        bool* more) const {
   out->clear();
   *more = false;
-  if (start >= end) return Status::OK();
+  if (end && start >= *end) return Status::OK();
   const uint64_t visible = visible_offset_.load(std::memory_order_acquire);
   auto g = Current();
   // Sorted sources, newest first: the active delta, the frozen deltas, then
@@ -211,7 +211,7 @@ Status StoreImpl::Scan(uint64_t start, uint64_t end, size_t limit, std::vector<S
       if (it.Valid()) next = next ? std::min(*next, it.key()) : it.key();
     }
     if (pos < snap.count()) next = next ? std::min(*next, snap.key_at(pos)) : snap.key_at(pos);
-    if (!next || *next >= end) break;
+    if (!next || (end && *next >= *end)) break;
     const uint64_t key = *next;
 
     const MemTable::Version* v = nullptr;
@@ -552,6 +552,7 @@ void StoreImpl::Close() {
   }
   if (bg_thread_.joinable()) bg_thread_.join();
   committer_->Stop();
+  dir_lock_.reset();
   log::Info("store_closed", {{"last_offset", LastOffset()}});
 }
 

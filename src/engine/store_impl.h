@@ -51,7 +51,8 @@ class StoreImpl final : public Store {
   void Delete(uint64_t key, const WriteOptions& options, WriteCallback cb) override;
   void Write(std::vector<WriteOp> ops, const WriteOptions& options, WriteCallback cb) override;
   Status Get(uint64_t key, ValueRef* out) const override;
-  Status Scan(uint64_t start, uint64_t end, size_t limit, std::vector<ScanEntry>* out, bool* more) const override;
+  Status Scan(uint64_t start, std::optional<uint64_t> end, size_t limit, std::vector<ScanEntry>* out,
+              bool* more) const override;
   uint64_t LastOffset() const override { return visible_offset_.load(std::memory_order_acquire); }
   Status ReadLog(uint64_t start, uint64_t end, size_t limit, std::vector<LogEntry>* out,
                  uint64_t* first_available) const override;
@@ -114,6 +115,7 @@ class StoreImpl final : public Store {
   std::thread bg_thread_;
 
   std::atomic<bool> closed_{false};
+  std::unique_ptr<FileLock> dir_lock_;  // held from Recover until Close
 };
 
 }  // namespace kyrodb

@@ -288,22 +288,11 @@ std::optional<Response> HandleScan(HandlerArgs& args) {
 
   std::vector<ScanEntry> entries;
   bool more = false;
-  Status s = args.store->Scan(start, end, static_cast<size_t>(limit), &entries, &more);
-  if (!s.ok()) return MakeStoreError(s);
   // `end` is exclusive, so no explicit end can include key 2^64-1; without
-  // an end the scan runs through it (checked separately, the store's range
-  // being half-open).
-  if (open_end && !more) {
-    ValueRef last;
-    Status ls = args.store->Get(kMaxKey, &last);
-    if (ls.ok()) {
-      if (entries.size() < limit) {
-        entries.push_back(ScanEntry{kMaxKey, std::move(last)});
-      } else {
-        more = true;
-      }
-    }
-  }
+  // an end the scan runs through it.
+  Status s = args.store->Scan(start, open_end ? std::nullopt : std::optional<uint64_t>(end),
+                              static_cast<size_t>(limit), &entries, &more);
+  if (!s.ok()) return MakeStoreError(s);
 
   json items = json::array();
   size_t bytes = 0;

@@ -90,6 +90,7 @@ class PowerLossFs final : public FileSystem {
     *out = std::make_unique<File>(this, path, std::move(f));
     return Status::OK();
   }
+  Status LockFile(const std::string& p, std::unique_ptr<FileLock>* out) override { return base_->LockFile(p, out); }
   Status ReadFile(const std::string& p, std::string* out) override { return base_->ReadFile(p, out); }
   Status MapFile(const std::string& p, std::unique_ptr<MappedFile>* out) override { return base_->MapFile(p, out); }
   Status FileExists(const std::string& p, bool* e) override { return base_->FileExists(p, e); }

@@ -176,6 +176,14 @@ TEST(Store, ScanMergesDeltaAndBaseInOrder) {
   EXPECT_FALSE(more);
   ASSERT_TRUE(store->Scan(15, 15, 10, &out, &more).ok());
   EXPECT_TRUE(out.empty());
+  // An open end reaches the largest key; an explicit end never can.
+  ASSERT_TRUE(PutSync(*store, ~uint64_t{0}, "max").status.ok());
+  ASSERT_TRUE(store->Scan(20, std::nullopt, 10, &out, &more).ok());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1].key, ~uint64_t{0});
+  EXPECT_EQ(out[1].value.data, "max");
+  ASSERT_TRUE(store->Scan(20, ~uint64_t{0}, 10, &out, &more).ok());
+  ASSERT_EQ(out.size(), 1u);
 }
 
 TEST(Store, TornWalTailIsTruncatedAndMidLogCorruptionRefusesToStart) {
@@ -346,6 +354,17 @@ TEST(Store, IdempotentRetriesWriteOnceAcrossRestartAndCheckpoint) {
     EXPECT_EQ(again.offset, 5u);
     EXPECT_EQ(GetOr(*store, 1), "g");
   }
+}
+
+TEST(Store, ASecondOpenOfTheSameDirectoryIsRefused) {
+  ScratchDir dir;
+  auto first = OpenStore(TestOptions(dir.path()));
+  std::unique_ptr<Store> second;
+  Status s = Store::Open(TestOptions(dir.path()), &second);
+  ASSERT_TRUE(s.IsIOError()) << s.ToString();
+  EXPECT_NE(s.message().find("LOCK"), std::string::npos) << s.message();
+  first->Close();
+  EXPECT_TRUE(Store::Open(TestOptions(dir.path()), &second).ok());
 }
 
 TEST(Store, WritesAfterCloseAreRefused) {

@@ -67,11 +67,12 @@ class FakeStore : public kyrodb::Store {
     return Status::OK();
   }
 
-  Status Scan(uint64_t start, uint64_t end, size_t limit, std::vector<ScanEntry>* out, bool* more) const override {
+  Status Scan(uint64_t start, std::optional<uint64_t> end, size_t limit, std::vector<ScanEntry>* out,
+              bool* more) const override {
     std::lock_guard<std::mutex> lock(mu_);
     out->clear();
     *more = false;
-    for (auto it = data_.lower_bound(start); it != data_.end() && it->first < end; ++it) {
+    for (auto it = data_.lower_bound(start); it != data_.end() && (!end || it->first < *end); ++it) {
       if (out->size() == limit) {
         *more = true;
         break;
