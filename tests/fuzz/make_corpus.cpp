@@ -206,7 +206,7 @@ void IndexSeeds() {
     std::unique_ptr<kyrodb::index::Rmi> rmi = kyrodb::index::Rmi::Build(none);
     Write(t, "raw_empty", IndexSpec(0, 0, 0, 7) + rmi->Serialize(7));
   }
-  Write(t, "built_one_leaf_many_keys", IndexSpec(1, 0, 2000, 9) + std::string("\x18\xff\x03\x01", 4));
+  Write(t, "built_one_leaf_many_keys", IndexSpec(1, 0, 1000, 9) + std::string("\x18\xff\x03\x01", 4));
   Write(t, "raw_short", IndexSpec(2, 1, 3, 1) + "KYRORMI");
 }
 
