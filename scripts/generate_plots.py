@@ -1,12 +1,22 @@
 #!/usr/bin/env python3
-"""Draws bench/rmi_vs_btree.png from kv_index Google Benchmark JSON files.
+"""Draws the benchmark plots.
 
     scripts/generate_plots.py bench/results/kv_index_*.json -o bench/rmi_vs_btree.png
+    scripts/generate_plots.py --peers build/peers/results.json --out-dir bench
 
-One panel per distribution: dependent-loop lookup latency (ns) of every
-structure at every key count found in the files, plus a text table on stdout.
-Needs matplotlib (Debian: apt-get install python3-matplotlib); without it the
-table is still printed and the script says what is missing.
+The first form (kv_index Google Benchmark JSON files) draws one panel per
+distribution: dependent-loop lookup latency (ns) of every structure at every
+key count found in the files, plus a text table on stdout.
+
+The second form (the results.json of scripts/compare_peers.sh) draws
+<out-dir>/peers_throughput.png (requests/s of KyroDB and each peer, per
+workload and client) and <out-dir>/peers_latency_cdf.png (latency CDFs of
+every kyrodb-bench run, with the percentiles wrk and redis-benchmark report
+as markers).
+
+Needs matplotlib (Debian: apt-get install python3-matplotlib; the Debian
+/usr/bin/python3 has it); without it the tables are still printed and the
+script says what is missing.
 """
 import argparse
 import json
@@ -46,13 +56,112 @@ def print_table(results):
                 f"{row[n]:>14.1f}" if n in row else " " * 14 for n in sizes))
 
 
+def import_pyplot():
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        return plt
+    except ImportError:
+        print("\nmatplotlib is not installed, so no plot was drawn "
+              "(Debian: apt-get install python3-matplotlib; /usr/bin/python3 has it).", file=sys.stderr)
+        return None
+
+
+def peers(path, out_dir):
+    """Throughput bars and latency CDFs from compare_peers.sh's results.json."""
+    with open(path) as f:
+        doc = json.load(f)
+    rows = doc.get("rows", [])
+    if not rows:
+        print(f"no rows in {path}", file=sys.stderr)
+        return 1
+    print(f"{'system':<28} {'workload':<22} {'client':<16} {'req/s':>12} {'p99':>10}")
+    for r in rows:
+        p99 = r.get("p99_us")
+        print(f"{r['system']:<28} {r['workload']:<22} {r['client']:<16} {r['rps']:>12,.0f} "
+              f"{(f'{p99/1000:.2f} ms' if p99 is not None else '-'):>10}")
+    plt = import_pyplot()
+    if plt is None:
+        return 0
+    import os
+    os.makedirs(out_dir, exist_ok=True)
+    machine = doc.get("machine", "")
+    cpu = next((l.split(":", 1)[1].strip() for l in machine.splitlines() if l.startswith("cpu:")), "")
+    nproc = next((l.split(":", 1)[1].strip() for l in machine.splitlines() if l.startswith("nproc:")), "")
+    subtitle = f"{cpu}, {nproc} vCPUs shared by server and client" if cpu else ""
+
+    workloads = []
+    for r in rows:
+        if r["workload"] not in workloads:
+            workloads.append(r["workload"])
+    fig, axes = plt.subplots(1, len(workloads), figsize=(6.5 * len(workloads), 4.8), squeeze=False)
+    colors = {"kyrodb": "tab:blue", "nginx": "tab:green", "etcd": "tab:orange", "redis": "tab:red"}
+    for ax, wl in zip(axes[0], workloads):
+        sel = [r for r in rows if r["workload"] == wl]
+        labels = [f"{r['system']}\n{r['client']}" for r in sel]
+        vals = [r["rps"] for r in sel]
+        cols = [colors.get(r["system"].split(" ")[0], "tab:gray") for r in sel]
+        bars = ax.bar(range(len(sel)), vals, color=cols)
+        for b, v in zip(bars, vals):
+            ax.annotate(f"{v/1000:.1f}k", (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
+        ax.set_xticks(range(len(sel)))
+        ax.set_xticklabels(labels, fontsize=7)
+        ax.set_ylabel("requests/s")
+        conns = sel[0].get("connections", "")
+        ax.set_title(f"{wl} ({conns} connections)")
+        ax.grid(axis="y", alpha=0.3)
+    if subtitle:
+        fig.suptitle(subtitle, fontsize=9)
+    fig.tight_layout()
+    out = f"{out_dir}/peers_throughput.png"
+    fig.savefig(out, dpi=110)
+    print(f"wrote {out}")
+
+    fig, axes = plt.subplots(1, len(workloads), figsize=(6.5 * len(workloads), 4.8), squeeze=False)
+    for ax, wl in zip(axes[0], workloads):
+        for r in (r for r in rows if r["workload"] == wl):
+            color = colors.get(r["system"].split(" ")[0], "tab:gray")
+            label = f"{r['system']} ({r['client']})"
+            if r.get("cdf_us"):
+                xs = [p[0] / 1000.0 for p in r["cdf_us"]]
+                ys = [p[1] for p in r["cdf_us"]]
+                ax.step(xs, ys, where="post", label=label, color=color)
+            else:
+                pts = [(q, r.get(k)) for q, k in ((0.5, "p50_us"), (0.9, "p90_us"), (0.99, "p99_us"))
+                       if r.get(k) is not None]
+                if pts:
+                    ax.plot([v / 1000.0 for _, v in pts], [q for q, _ in pts], "x--", label=label,
+                            color=color, alpha=0.7)
+        ax.set_xscale("log")
+        ax.set_xlabel("latency (ms, log)")
+        ax.set_ylabel("fraction of requests")
+        ax.set_title(f"{wl}: latency CDF")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7, loc="lower right")
+    if subtitle:
+        fig.suptitle(subtitle, fontsize=9)
+    fig.tight_layout()
+    out = f"{out_dir}/peers_latency_cdf.png"
+    fig.savefig(out, dpi=110)
+    print(f"wrote {out}")
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("json", nargs="+", help="kv_index --benchmark_out files")
+    ap.add_argument("json", nargs="*", help="kv_index --benchmark_out files")
     ap.add_argument("-o", "--output", default="bench/rmi_vs_btree.png")
     ap.add_argument("--metric", default="real_time", choices=["real_time", "cpu_time"],
                     help="cpu_time is steadier on a shared machine")
+    ap.add_argument("--peers", metavar="RESULTS_JSON",
+                    help="draw throughput bars and latency CDFs from compare_peers.sh results")
+    ap.add_argument("--out-dir", default="bench", help="where --peers writes its PNGs")
     args = ap.parse_args()
+    if args.peers:
+        return peers(args.peers, args.out_dir)
+    if not args.json:
+        ap.error("give kv_index JSON files, or --peers RESULTS_JSON")
 
     results = load(args.json, args.metric)
     if not results:
@@ -60,13 +169,8 @@ def main():
         return 1
     print_table(results)
 
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("\nmatplotlib is not installed, so no plot was drawn "
-              "(Debian: apt-get install python3-matplotlib).", file=sys.stderr)
+    plt = import_pyplot()
+    if plt is None:
         return 0
 
     dists = sorted(results)

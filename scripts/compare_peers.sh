@@ -1,0 +1,551 @@
+#!/usr/bin/env bash
+# KyroDB side by side with the peers a user already runs, in one run on this
+# machine (issue 6). Loopback only; every phase bounded in time; every server
+# this script starts runs from a temp dir on a free port and is stopped on exit.
+#
+#   scripts/compare_peers.sh                 # everything (~5-8 min on 2 vCPUs)
+#   KYRO_PEERS_SECONDS=5 KYRO_PEERS_RESTART_KEYS=1000000 scripts/compare_peers.sh   # quicker
+#   KYRO_PEERS_ONLY=get,put scripts/compare_peers.sh    # a subset: get, put, restart
+#
+# Measures:
+#   get     GET /v1/get_fast/{key} (KYRO_PEERS_KEYS keys, 64-byte values) against nginx
+#           answering `return 200 "<64 bytes>"`, each with wrk -t1 -cC and kyrodb-bench at C
+#           connections (C = KYRO_PEERS_CONNS, default 64).
+#   put     durable POST /v1/put (default fsync policy `data`) against etcd's v3 JSON gateway
+#           (POST /v3/kv/put, base64 key and value; etcd fsyncs its raft log per batch) with
+#           kyrodb-bench, and Redis SET with appendonly yes + appendfsync always with
+#           redis-benchmark -t set -cC -d 64; also wrk -t1 on KyroDB's put.
+#   restart KYRO_PEERS_RESTART_KEYS keys (default 10M) loaded by batch puts, then restart
+#           time to /ready and VmRSS, after a WAL-only history and after a snapshot.
+# Then prints a table with ratios, writes build/peers/results.{json,csv} and the raw
+# outputs, and draws bench/peers_throughput.png and bench/peers_latency_cdf.png with
+# scripts/generate_plots.py when /usr/bin/python3 has matplotlib.
+#
+# Environment:
+#   KYRO_PEERS_KEYS          keys for get/put (default 1000000)
+#   KYRO_PEERS_RESTART_KEYS  keys for the restart test (default 10000000)
+#   KYRO_PEERS_SECONDS       length of each measured phase (default 10)
+#   KYRO_PEERS_CONNS         connections (default 64)
+#   KYRO_PEERS_ONLY          comma list of get,put,restart (default all)
+#   KYRO_PEERS_PROFILE=1     after the measurements, profile the server with
+#                            `perf record -F 999 -g` during get_fast and put load
+#                            (build/peers/perf-*.txt); numbers from those runs are not used
+#   KYRO_PEERS_NO_INSTALL=1  do not apt-get install missing peers
+#   BUILD_DIR                build dir with src/kyrodb-engine and bench/kyrodb-bench
+#                            (default build/perf: Release, -g -fno-omit-frame-pointer)
+#   OUT_DIR                  default build/peers
+#   PLOT_PYTHON              default /usr/bin/python3 (has python3-matplotlib)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+KEYS="${KYRO_PEERS_KEYS:-1000000}"
+RKEYS="${KYRO_PEERS_RESTART_KEYS:-10000000}"
+SECS="${KYRO_PEERS_SECONDS:-10}"
+CONNS="${KYRO_PEERS_CONNS:-64}"
+ONLY="${KYRO_PEERS_ONLY:-get,put,restart}"
+BUILD_DIR="${BUILD_DIR:-build/perf}"
+OUT_DIR="${OUT_DIR:-build/peers}"
+PLOT_PYTHON="${PLOT_PYTHON:-/usr/bin/python3}"
+ENGINE="$BUILD_DIR/src/kyrodb-engine"
+BENCH="$BUILD_DIR/bench/kyrodb-bench"
+WARM=2
+
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
+log() { printf '\n== %s\n' "$*" >&2; }
+die() { printf 'compare_peers: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- install ---
+install_peers() {
+  local missing=()
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v nginx >/dev/null || missing+=(nginx-light)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v redis-benchmark >/dev/null || missing+=(redis-tools)
+  command -v etcd >/dev/null || missing+=(etcd-server)
+  command -v etcdctl >/dev/null || missing+=(etcd-client)
+  command -v curl >/dev/null || missing+=(curl)
+  ((${#missing[@]})) || return 0
+  [[ -n "${KYRO_PEERS_NO_INSTALL:-}" ]] && die "missing: ${missing[*]} (KYRO_PEERS_NO_INSTALL is set)"
+  log "apt-get install ${missing[*]}"
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  # Debian starts a package's service on install; none is wanted here (ports,
+  # data dirs): a policy-rc.d that forbids it, removed after, if we added it.
+  local added_policy=""
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod +x /usr/sbin/policy-rc.d
+    added_policy=1
+  fi
+  $sudo apt-get update -qq || true
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  [[ -n "$added_policy" ]] && $sudo rm -f /usr/sbin/policy-rc.d
+  return 0
+}
+
+# ------------------------------------------------------------------ build ---
+build_kyro() {
+  if [[ ! -x "$ENGINE" || ! -x "$BENCH" ]]; then
+    log "building kyrodb-engine and kyrodb-bench in $BUILD_DIR"
+    if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
+      cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKYRODB_BUILD_TESTS=OFF \
+        -DKYRODB_WERROR=ON -DCMAKE_CXX_FLAGS="-g -fno-omit-frame-pointer" >&2
+    fi
+    cmake --build "$BUILD_DIR" --target kyrodb-engine kyrodb-bench -j "${JOBS:-2}" >&2
+  fi
+}
+
+# ---------------------------------------------------------- process mgmt ---
+TMP="$(mktemp -d /tmp/kyro-peers.XXXXXX)"
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]:-}"; do
+    [[ -n "$p" ]] && kill "$p" 2>/dev/null || true
+  done
+  for p in "${PIDS[@]:-}"; do
+    [[ -n "$p" ]] && wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A free loopback port: not listened on now (ss), from a random start.
+free_port() {
+  local p tries=0
+  p=$((20000 + RANDOM % 20000))
+  while ((tries < 200)); do
+    if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
+      echo "$p"
+      return 0
+    fi
+    p=$((p + 1)); tries=$((tries + 1))
+  done
+  die "no free port found"
+}
+
+stop_pid() {  # pid [timeout-seconds]: SIGTERM, wait, SIGKILL
+  local pid="$1" t="${2:-20}" i
+  kill "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < t * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+wait_http() {  # url seconds
+  local url="$1" t="$2" i
+  for ((i = 0; i < t * 20; i++)); do
+    curl -sf -o /dev/null --max-time 1 "$url" && return 0
+    sleep 0.05
+  done
+  die "no answer from $url within ${t}s"
+}
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+LOADS="$OUT_DIR/loads.tsv"   # phase  load-before  load-after
+note_load() { printf '%s\t%s\t%s\n' "$1" "$2" "$(load1)" >>"$LOADS"; }
+
+start_kyro() {  # port datadir logfile -> pid in KPID
+  KYRODB_DISABLE_HTTP_LOG=1 "$ENGINE" serve 127.0.0.1 "$1" --data-dir "$2" >>"$3" 2>&1 &
+  KPID=$!
+  PIDS+=("$KPID")
+}
+
+rss_of() {  # pid -> "VmRSS RssAnon RssFile" in kB
+  awk '/^VmRSS:/{r=$2} /^RssAnon:/{a=$2} /^RssFile:/{f=$2} END{print r+0, a+0, f+0}' "/proc/$1/status"
+}
+
+# ------------------------------------------------------------------- main ---
+install_peers
+build_kyro
+mkdir -p "$OUT_DIR"
+rm -f "$OUT_DIR"/*.json "$OUT_DIR"/*.txt "$OUT_DIR"/*.csv "$LOADS"
+
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "commit: $(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
+  echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1)"
+  echo "nproc: $(nproc)"
+  echo "mem: $(free -g | awk '/^Mem:/{print $2}') GiB"
+  echo "kernel: $(uname -r)"
+  echo "uptime_before: $(uptime)"
+  echo "keys: $KEYS  restart_keys: $RKEYS  seconds: $SECS  connections: $CONNS"
+  echo "kyrodb: $("$ENGINE" version 2>/dev/null | head -1)"
+  echo "nginx: $(nginx -v 2>&1)"
+  echo "redis: $(redis-server --version)"
+  echo "etcd: $(etcd --version 2>/dev/null | head -1)"
+  echo "wrk: $(wrk -v 2>&1 | head -1)"
+  # One fdatasync of a small append on the disk the data dirs live on: what
+  # every durable write here costs at least (the issue's reference: ~140 us).
+  python3 - "$TMP" <<'PY'
+import os, sys, time
+p = os.path.join(sys.argv[1], "fsync_probe.bin")
+fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+ts = []
+for _ in range(200):
+    os.write(fd, b"x" * 128)
+    t = time.perf_counter(); os.fdatasync(fd); ts.append(time.perf_counter() - t)
+os.close(fd); os.unlink(p); ts.sort()
+print("fdatasync_us: p50 %.0f p90 %.0f p99 %.0f (200 x 128-byte appends in %s)"
+      % (ts[100] * 1e6, ts[180] * 1e6, ts[198] * 1e6, sys.argv[1]))
+PY
+} | tee "$OUT_DIR/machine.txt" >&2
+
+BENCH_COMMON=(--threads 1 --timeout-seconds 5 --quiet --warmup-seconds "$WARM" --val-bytes 64)
+
+if want get || want put; then
+  KPORT="$(free_port)"
+  KDATA="$TMP/kyro-get"
+  mkdir -p "$KDATA"
+  log "KyroDB on 127.0.0.1:$KPORT, loading $KEYS keys"
+  start_kyro "$KPORT" "$KDATA" "$OUT_DIR/kyrodb-server.log"
+  "$BENCH" --base "http://127.0.0.1:$KPORT" --wait-ready 60 --load-n "$KEYS" --read-seconds 0 \
+    --load-timeout 300 --quiet --out "$OUT_DIR/kyrodb-load.json" | tee "$OUT_DIR/kyrodb-load.txt" >&2
+  KPID_GET="$KPID"
+fi
+
+if want get; then
+  log "GET /v1/get_fast: wrk -t1 -c$CONNS, ${SECS}s"
+  l0="$(load1)"
+  KYRO_WRK_KEYS="$KEYS" wrk -t1 -c"$CONNS" -d"$WARM"s -s bench/wrk/get_fast.lua "http://127.0.0.1:$KPORT" >/dev/null
+  KYRO_WRK_KEYS="$KEYS" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s bench/wrk/get_fast.lua \
+    "http://127.0.0.1:$KPORT" | tee "$OUT_DIR/wrk-kyrodb-get.txt" >&2
+  note_load wrk-kyrodb-get "$l0"
+
+  log "GET /v1/get_fast: kyrodb-bench $CONNS connections, ${SECS}s"
+  l0="$(load1)"
+  "$BENCH" --base "http://127.0.0.1:$KPORT" --key-space "$KEYS" --read-concurrency "$CONNS" \
+    --read-seconds "$SECS" "${BENCH_COMMON[@]}" --label kyrodb --out "$OUT_DIR/bench-kyrodb-get.json" \
+    | tee "$OUT_DIR/bench-kyrodb-get.txt" >&2
+  note_load bench-kyrodb-get "$l0"
+
+  NPORT="$(free_port)"
+  NDIR="$TMP/nginx"
+  mkdir -p "$NDIR/logs"
+  BODY64="$(printf 'v%.0s' $(seq 64))"
+  cat >"$NDIR/nginx.conf" <<EOF
+daemon off;
+worker_processes auto;
+pid $NDIR/nginx.pid;
+error_log $NDIR/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 120s;
+  client_body_temp_path $NDIR/body;
+  proxy_temp_path $NDIR/proxy;
+  fastcgi_temp_path $NDIR/fastcgi;
+  uwsgi_temp_path $NDIR/uwsgi;
+  scgi_temp_path $NDIR/scgi;
+  server {
+    listen 127.0.0.1:$NPORT;
+    location / {
+      default_type application/octet-stream;
+      return 200 "$BODY64";
+    }
+  }
+}
+EOF
+  nginx -p "$NDIR" -c "$NDIR/nginx.conf" &
+  NGPID=$!
+  PIDS+=("$NGPID")
+  wait_http "http://127.0.0.1:$NPORT/" 10
+  log "nginx (fixed 64-byte body): wrk -t1 -c$CONNS, ${SECS}s"
+  l0="$(load1)"
+  wrk -t1 -c"$CONNS" -d"$WARM"s "http://127.0.0.1:$NPORT/" >/dev/null
+  wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$NPORT/" | tee "$OUT_DIR/wrk-nginx-get.txt" >&2
+  note_load wrk-nginx-get "$l0"
+  log "nginx: kyrodb-bench $CONNS connections, ${SECS}s"
+  l0="$(load1)"
+  "$BENCH" --base "http://127.0.0.1:$NPORT" --route static --path / --read-concurrency "$CONNS" \
+    --read-seconds "$SECS" "${BENCH_COMMON[@]}" --label nginx --out "$OUT_DIR/bench-nginx-get.json" \
+    | tee "$OUT_DIR/bench-nginx-get.txt" >&2
+  note_load bench-nginx-get "$l0"
+  stop_pid "$NGPID" 10
+fi
+
+if want put; then
+  log "durable POST /v1/put: kyrodb-bench $CONNS connections, ${SECS}s (fsync policy: data)"
+  l0="$(load1)"
+  "$BENCH" --base "http://127.0.0.1:$KPORT" --key-space "$KEYS" --read-seconds 0 \
+    --write-concurrency "$CONNS" --write-seconds "$SECS" "${BENCH_COMMON[@]}" --label kyrodb \
+    --out "$OUT_DIR/bench-kyrodb-put.json" | tee "$OUT_DIR/bench-kyrodb-put.txt" >&2
+  note_load bench-kyrodb-put "$l0"
+  log "durable POST /v1/put: wrk -t1 -c$CONNS, ${SECS}s"
+  l0="$(load1)"
+  KYRO_WRK_KEYS="$KEYS" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s bench/wrk/put.lua \
+    "http://127.0.0.1:$KPORT" | tee "$OUT_DIR/wrk-kyrodb-put.txt" >&2
+  note_load wrk-kyrodb-put "$l0"
+fi
+
+if want get || want put; then
+  curl -s "http://127.0.0.1:$KPORT/v1/stats" >"$OUT_DIR/kyrodb-stats.json" || true
+  curl -s "http://127.0.0.1:$KPORT/metrics" >"$OUT_DIR/kyrodb-metrics.txt" || true
+  stop_pid "$KPID_GET" 30
+  rm -rf "$KDATA"
+fi
+
+if want put; then
+  EPORT="$(free_port)"
+  EPEER="$(free_port)"
+  [[ "$EPEER" == "$EPORT" ]] && EPEER=$((EPORT + 1))
+  log "etcd on 127.0.0.1:$EPORT: POST /v3/kv/put with kyrodb-bench, ${SECS}s"
+  etcd --name peers --data-dir "$TMP/etcd" \
+    --listen-client-urls "http://127.0.0.1:$EPORT" --advertise-client-urls "http://127.0.0.1:$EPORT" \
+    --listen-peer-urls "http://127.0.0.1:$EPEER" --initial-advertise-peer-urls "http://127.0.0.1:$EPEER" \
+    --initial-cluster "peers=http://127.0.0.1:$EPEER" --log-level error --quota-backend-bytes 4294967296 \
+    >"$OUT_DIR/etcd.log" 2>&1 &
+  EPID=$!
+  PIDS+=("$EPID")
+  wait_http "http://127.0.0.1:$EPORT/health" 30
+  l0="$(load1)"
+  "$BENCH" --base "http://127.0.0.1:$EPORT" --route etcd --key-space "$KEYS" --read-seconds 0 \
+    --write-concurrency "$CONNS" --write-seconds "$SECS" "${BENCH_COMMON[@]}" --label etcd \
+    --out "$OUT_DIR/bench-etcd-put.json" | tee "$OUT_DIR/bench-etcd-put.txt" >&2
+  note_load bench-etcd-put "$l0"
+  stop_pid "$EPID" 20
+
+  RPORT="$(free_port)"
+  mkdir -p "$TMP/redis"
+  log "redis on 127.0.0.1:$RPORT (appendonly yes, appendfsync always): redis-benchmark -t set -c$CONNS"
+  redis-server --bind 127.0.0.1 --port "$RPORT" --dir "$TMP/redis" --appendonly yes --appendfsync always \
+    --save "" --daemonize no --protected-mode yes --logfile "$OUT_DIR/redis.log" &
+  RPID=$!
+  PIDS+=("$RPID")
+  for _ in $(seq 100); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  redis-cli -p "$RPORT" config get appendfsync | tr '\n' ' ' >&2; echo >&2
+  # redis-benchmark runs a request count, not a time: a short calibration run
+  # sets the count for about SECS seconds; timeout bounds both.
+  cal="$(timeout 30 redis-benchmark -h 127.0.0.1 -p "$RPORT" -t set -c "$CONNS" -d 64 -r "$KEYS" -n 3000 --csv \
+    | awk -F'"' '/^"SET"/{print int($4)}')" || true
+  n=$(( ${cal:-10000} * SECS ))
+  ((n < 2000)) && n=2000
+  l0="$(load1)"
+  timeout $((SECS * 3 + 20)) redis-benchmark -h 127.0.0.1 -p "$RPORT" -t set -c "$CONNS" -d 64 -r "$KEYS" \
+    -n "$n" --csv | tee "$OUT_DIR/redis-set.csv" >&2 || true
+  note_load redis-set "$l0"
+  stop_pid "$RPID" 20
+fi
+
+if want restart; then
+  RDATA="$TMP/kyro-restart"
+  mkdir -p "$RDATA"
+  P="$(free_port)"
+  log "restart: loading $RKEYS keys (64-byte values) into a fresh KyroDB"
+  start_kyro "$P" "$RDATA" "$OUT_DIR/kyrodb-restart.log"
+  l0="$(load1)"
+  "$BENCH" --base "http://127.0.0.1:$P" --wait-ready 60 --load-n "$RKEYS" --load-concurrency 4 \
+    --read-seconds 0 --load-timeout 600 --quiet --out "$OUT_DIR/kyrodb-restart-load.json" \
+    | tee "$OUT_DIR/kyrodb-restart-load.txt" >&2
+  note_load restart-load "$l0"
+  read -r rss_load anon_load file_load < <(rss_of "$KPID")
+  stop_pid "$KPID" 120
+  { echo "# after load + SIGTERM"; ls -la "$RDATA"; } >"$OUT_DIR/restart-files.txt"
+
+  restart_once() {  # tag -> appends a line to restart.tsv
+    local tag="$1" t0 ready ms rss anon file
+    t0="$(date +%s%N)"
+    start_kyro "$P" "$RDATA" "$OUT_DIR/kyrodb-restart.log"
+    ready="$("$BENCH" --base "http://127.0.0.1:$P" --wait-ready 300 --read-seconds 0 --quiet \
+      | sed -n 's/.*ready_unix_ns=\([0-9]*\).*/\1/p')"
+    [[ -n "$ready" ]] || die "KyroDB did not become ready after restart ($tag)"
+    ms=$(( (ready - t0) / 1000000 ))
+    read -r rss anon file < <(rss_of "$KPID")
+    printf '%s\t%s\t%s\t%s\t%s\n' "$tag" "$ms" "$rss" "$anon" "$file" >>"$OUT_DIR/restart.tsv"
+    log "restart ($tag): ready in ${ms} ms, VmRSS ${rss} kB (anon ${anon}, file ${file})"
+  }
+  printf 'tag\tready_ms\tvmrss_kb\trss_anon_kb\trss_file_kb\n' >"$OUT_DIR/restart.tsv"
+  printf 'after-load\t\t%s\t%s\t%s\n' "$rss_load" "$anon_load" "$file_load" >>"$OUT_DIR/restart.tsv"
+  l0="$(load1)"
+  restart_once wal-replay
+  curl -s -X POST --max-time 300 "http://127.0.0.1:$P/v1/snapshot" >"$OUT_DIR/kyrodb-snapshot.json" || true
+  curl -s "http://127.0.0.1:$P/v1/stats" >"$OUT_DIR/kyrodb-restart-stats.json" || true
+  stop_pid "$KPID" 120
+  { echo "# after POST /v1/snapshot + SIGTERM"; ls -la "$RDATA"; } >>"$OUT_DIR/restart-files.txt"
+  restart_once snapshot
+  curl -s "http://127.0.0.1:$P/v1/stats" >"$OUT_DIR/kyrodb-restart-stats2.json" || true
+  note_load restart "$l0"
+  du -sb "$RDATA" | awk '{print "data_dir_bytes\t" $1}' >>"$OUT_DIR/restart.tsv"
+  stop_pid "$KPID" 120
+  rm -rf "$RDATA"
+fi
+
+if [[ "${KYRO_PEERS_PROFILE:-}" == "1" ]]; then
+  command -v perf >/dev/null || die "perf is missing: apt-get install linux-perf"
+  PDATA="$TMP/kyro-prof"
+  mkdir -p "$PDATA"
+  P="$(free_port)"
+  log "profile: perf record -F 999 -g on the server during get_fast and put load"
+  start_kyro "$P" "$PDATA" "$OUT_DIR/kyrodb-profile.log"
+  "$BENCH" --base "http://127.0.0.1:$P" --wait-ready 60 --load-n "$KEYS" --read-seconds 0 --quiet >/dev/null
+  for work in get put; do
+    if [[ "$work" == get ]]; then
+      args=(--read-concurrency "$CONNS" --read-seconds "$SECS")
+    else
+      args=(--read-seconds 0 --write-concurrency "$CONNS" --write-seconds "$SECS")
+    fi
+    perf record -F 999 -g -p "$KPID" -o "$OUT_DIR/perf-$work.data" -- sleep "$((SECS + 1))" 2>/dev/null &
+    perfpid=$!
+    "$BENCH" --base "http://127.0.0.1:$P" --key-space "$KEYS" "${args[@]}" --threads 1 --quiet \
+      --warmup-seconds 0 --label "kyrodb-perf" >"$OUT_DIR/perf-$work-bench.txt"
+    wait "$perfpid" || true
+    perf report -i "$OUT_DIR/perf-$work.data" --no-children --percent-limit 0.7 --stdio 2>/dev/null \
+      | head -400 >"$OUT_DIR/perf-$work.txt" || true
+    perf report -i "$OUT_DIR/perf-$work.data" --children --sort symbol --percent-limit 2 --stdio -g none \
+      2>/dev/null | head -150 >"$OUT_DIR/perf-$work-children.txt" || true
+  done
+  stop_pid "$KPID" 30
+fi
+
+echo "uptime_after: $(uptime)" | tee -a "$OUT_DIR/machine.txt" >&2
+
+# ---------------------------------------------------------------- summary ---
+python3 - "$OUT_DIR" "$KEYS" "$RKEYS" "$CONNS" <<'PY'
+import csv, glob, json, os, re, sys
+out, keys, rkeys, conns = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+rows = []
+loads = {}
+if os.path.exists(f"{out}/loads.tsv"):
+    for line in open(f"{out}/loads.tsv"):
+        p = line.rstrip("\n").split("\t")
+        if len(p) == 3: loads[p[0]] = (p[1], p[2])
+
+def to_us(s):
+    m = re.match(r"([\d.]+)(us|ms|s)$", s.strip())
+    if not m: return None
+    return float(m.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6}[m.group(2)]
+
+def wrk(name, system, workload):
+    path = f"{out}/{name}.txt"
+    if not os.path.exists(path): return
+    t = open(path).read()
+    m = re.search(r"Requests/sec:\s+([\d.]+)", t)
+    if not m: return
+    pct = {k: to_us(v) for k, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", t, re.M)}
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", t)
+    errs = re.search(r"Socket errors:.*", t)
+    rows.append(dict(system=system, workload=workload, client="wrk -t1", connections=conns,
+                     rps=float(m.group(1)), p50_us=pct.get("50"), p90_us=pct.get("90"), p99_us=pct.get("99"),
+                     p999_us=None, max_us=None, errors=int(non2xx.group(1)) if non2xx else 0,
+                     note=errs.group(0) if errs else "", load=loads.get(name)))
+
+def bench(name, system, workload):
+    path = f"{out}/{name}.json"
+    if not os.path.exists(path): return
+    d = json.load(open(path))
+    for ph in d["phases"]:
+        if ph["phase"] not in ("read", "write"): continue
+        l = ph["latency_us"]
+        rows.append(dict(system=system, workload=workload, client="kyrodb-bench", connections=ph["connections"],
+                         rps=ph["rps"], p50_us=l["p50"], p90_us=l["p90"], p99_us=l["p99"], p999_us=l["p999"],
+                         max_us=l["max"], errors=ph["errors"], note=f"client {ph['client_cpu_seconds']:.1f} CPU-s",
+                         load=loads.get(name), cdf_us=ph["cdf_us"]))
+
+def redis(name):
+    path = f"{out}/{name}.csv"
+    if not os.path.exists(path): return
+    r = list(csv.DictReader(open(path)))
+    if not r: return
+    r = r[0]
+    ms = lambda k: float(r[k]) * 1e3 if k in r else None
+    rows.append(dict(system="redis (appendfsync always)", workload="durable write", client="redis-benchmark",
+                     connections=conns, rps=float(r["rps"]), p50_us=ms("p50_latency_ms"), p90_us=None,
+                     p99_us=ms("p99_latency_ms"), p999_us=None, max_us=ms("max_latency_ms"), errors=0,
+                     note=f"SET, -d 64, -r {keys}", load=loads.get(name)))
+
+wrk("wrk-kyrodb-get", "kyrodb", "get_fast / static GET")
+bench("bench-kyrodb-get", "kyrodb", "get_fast / static GET")
+wrk("wrk-nginx-get", "nginx", "get_fast / static GET")
+bench("bench-nginx-get", "nginx", "get_fast / static GET")
+bench("bench-kyrodb-put", "kyrodb", "durable write")
+wrk("wrk-kyrodb-put", "kyrodb", "durable write")
+bench("bench-etcd-put", "etcd", "durable write")
+redis("redis-set")
+
+def f(v, unit=""):
+    if v is None: return "-"
+    if unit == "us": return f"{v/1000:.2f} ms" if v >= 1000 else f"{v:.0f} us"
+    return f"{v:,.0f}"
+
+print("\n%-28s %-22s %-16s %6s %12s %10s %10s %10s %8s  %s" % ("system", "workload", "client", "conns", "req/s",
+      "p50", "p99", "p99.9", "errors", "load 1m before/after"))
+for r in rows:
+    ld = "/".join(r["load"]) if r.get("load") else "-"
+    print("%-28s %-22s %-16s %6d %12s %10s %10s %10s %8d  %s" % (r["system"], r["workload"], r["client"], r["connections"],
+          f(r["rps"]), f(r["p50_us"], "us"), f(r["p99_us"], "us"), f(r["p999_us"], "us"), r["errors"], ld))
+
+def find(system, workload, client):
+    for r in rows:
+        if r["system"].startswith(system) and r["workload"] == workload and r["client"] == client: return r
+    return None
+
+ratios = []
+def ratio(label, a, b, target=None):
+    if a and b and b["rps"]:
+        x = a["rps"] / b["rps"]
+        met = "" if target is None else ("  target >= %.1fx: %s" % (target, "met" if x >= target else "NOT met"))
+        ratios.append(dict(label=label, ratio=x, target=target, met=None if target is None else x >= target))
+        print(f"  {label:<52} {x:6.2f}x{met}")
+
+print("\nratios (throughput, same client, same connections):")
+g = "get_fast / static GET"
+ratio("kyrodb get_fast / nginx (wrk -t1)", find("kyrodb", g, "wrk -t1"), find("nginx", g, "wrk -t1"), 0.9)
+ratio("kyrodb get_fast / nginx (kyrodb-bench)", find("kyrodb", g, "kyrodb-bench"), find("nginx", g, "kyrodb-bench"), 0.9)
+w = "durable write"
+ratio("kyrodb put / etcd put (kyrodb-bench)", find("kyrodb", w, "kyrodb-bench"), find("etcd", w, "kyrodb-bench"), 5.0)
+ratio("kyrodb put (kyrodb-bench) / redis SET always (redis-benchmark)", find("kyrodb", w, "kyrodb-bench"), find("redis", w, "redis-benchmark"), 0.9)
+ratio("kyrodb put (wrk -t1) / redis SET always (redis-benchmark)", find("kyrodb", w, "wrk -t1"), find("redis", w, "redis-benchmark"), 0.9)
+for sys_ in ("wrk -t1", "kyrodb-bench"):
+    r = find("kyrodb", g, sys_)
+    if r and r["p99_us"] is not None:
+        print(f"  kyrodb get_fast p99 ({sys_}): {r['p99_us']/1000:.2f} ms  target <= 1 ms: {'met' if r['p99_us'] <= 1000 else 'NOT met'}")
+
+restart = []
+if os.path.exists(f"{out}/restart.tsv"):
+    lines = [l.rstrip("\n").split("\t") for l in open(f"{out}/restart.tsv")][1:]
+    load_info = {}
+    lj = f"{out}/kyrodb-restart-load.json"
+    if os.path.exists(lj):
+        ph = json.load(open(lj))["phases"][0]
+        load_info = dict(keys_loaded=ph.get("keys_loaded"), seconds=ph["seconds"])
+    n = load_info.get("keys_loaded") or rkeys
+    budget_kb = (n * 64 + n * 24) / 1024
+    print(f"\nrestart and memory ({n:,} keys, 64-byte values; loaded in {load_info.get('seconds', 0):.1f} s):")
+    print(f"  memory target: value bytes + 24 B/key = {budget_kb/1024:,.0f} MiB")
+    for l in lines:
+        if l[0] == "data_dir_bytes":
+            print(f"  data dir: {int(l[1])/2**20:,.0f} MiB"); restart.append(dict(tag="data_dir", bytes=int(l[1]))); continue
+        tag, ms, rss, anon, fil = l
+        e = dict(tag=tag, ready_ms=int(ms) if ms else None, vmrss_kb=int(rss), rss_anon_kb=int(anon), rss_file_kb=int(fil))
+        restart.append(e)
+        s = f"  {tag:<12} VmRSS {int(rss)/1024:8,.0f} MiB (anon {int(anon)/1024:,.0f}, file {int(fil)/1024:,.0f})"
+        s += f"  memory target: {'met' if int(rss) <= budget_kb else 'NOT met'}"
+        if ms:
+            s += f"   ready in {int(ms):,} ms  (target <= 1000 ms: {'met' if int(ms) <= 1000 else 'NOT met'})"
+        print(s)
+
+machine = open(f"{out}/machine.txt").read() if os.path.exists(f"{out}/machine.txt") else ""
+json.dump(dict(machine=machine, rows=rows, ratios=ratios, restart=restart, loads=loads),
+          open(f"{out}/results.json", "w"), indent=1)
+with open(f"{out}/results.csv", "w", newline="") as fh:
+    wcsv = csv.writer(fh)
+    wcsv.writerow(["system", "workload", "client", "connections", "rps", "p50_us", "p90_us", "p99_us", "p999_us",
+                   "max_us", "errors", "load_before", "load_after", "note"])
+    for r in rows:
+        ld = r.get("load") or ("", "")
+        wcsv.writerow([r["system"], r["workload"], r["client"], r["connections"], f"{r['rps']:.1f}", r["p50_us"],
+                       r["p90_us"], r["p99_us"], r["p999_us"], r["max_us"], r["errors"], ld[0], ld[1], r["note"]])
+print(f"\nwrote {out}/results.json and {out}/results.csv")
+PY
+
+if "$PLOT_PYTHON" -c 'import matplotlib' 2>/dev/null; then
+  "$PLOT_PYTHON" scripts/generate_plots.py --peers "$OUT_DIR/results.json" --out-dir bench || true
+else
+  echo "no matplotlib for $PLOT_PYTHON: plots skipped (apt-get install python3-matplotlib)" >&2
+fi
