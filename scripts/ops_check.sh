@@ -26,6 +26,10 @@
 #               against a live non-root server (no Docker daemon needed)
 #   backup      backup.sh while writes go on -> restore.sh -> second server
 #               reads everything back
+#   image       (opt-in, not part of "all": ~10 min, compiles the server
+#               again) builds docker/Dockerfile for real with podman
+#               (daemonless) on a debootstrapped Debian 12 base, runs the
+#               image, checks user, health, persistence and a clean SIGTERM
 #
 # Environment: KYRODB_BIN (binary; default build/release/src/kyrodb-engine),
 # OPS_CHECK_TIMEOUT (seconds per check, default 150), OPS_CHECK_KEEP=1 keeps
@@ -46,7 +50,7 @@ while [[ $# -gt 0 ]]; do
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     all) checks+=("${all_checks[@]}"); shift ;;
     *)
-      if [[ " ${all_checks[*]} " != *" $1 "* ]]; then
+      if [[ " ${all_checks[*]} image " != *" $1 "* ]]; then
         echo "ops_check: unknown check '$1' (${all_checks[*]})" >&2; exit 2
       fi
       checks+=("$1"); shift ;;
@@ -845,6 +849,102 @@ PYEOF
   log "second server on the restored directory: 340 keys, 2^64-1 binary value, tombstone, offset $got >= $acked"
 }
 
+########################################################################## image
+# Docker's daemon does not run here, but podman builds and runs images
+# without one. Docker Hub is not reachable, so debian:12 and debian:12-slim are
+# stood in for by a debootstrap --variant=minbase of bookworm from the apt
+# mirror. Everything lives under build/ops/image.
+check_image() {
+  [[ "$(id -u)" == "0" ]] || fail "the image check needs root (podman storage, debootstrap)"
+  local want=(podman runc debootstrap uidmap) missing=() p state
+  for p in "${want[@]}"; do
+    state="$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)"
+    [[ "$state" == "installed" ]] || missing+=("$p")
+  done
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    log "installing ${missing[*]}"
+    env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 update -qq >/dev/null || fail "apt-get update"
+    env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends \
+      "${missing[@]}" >"$tmp/apt.log" 2>&1 || { tail -20 "$tmp/apt.log" >&2; fail "apt-get install ${missing[*]}"; }
+  fi
+  local work="$repo/build/ops/image"
+  mkdir -p "$work"
+  # This sandbox's limits: no CAP_SYS_RESOURCE (podman's default ulimits
+  # cannot be applied) and hybrid cgroups (crun refuses; runc copes).
+  printf '[containers]\ndefault_ulimits = []\n' >"$work/containers.conf"
+  export CONTAINERS_CONF="$work/containers.conf"
+  local P=(podman --storage-driver=vfs --root "$work/storage" --runroot "$work/run" --cgroup-manager=cgroupfs
+           --events-backend=file --runtime runc)
+  if ! "${P[@]}" image exists docker.io/library/debian:12; then
+    local mirror
+    mirror="$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | grep -v security | head -1)"
+    mirror="${mirror:-http://deb.debian.org/debian}"
+    log "debootstrap --variant=minbase bookworm from $mirror (stand-in for debian:12)"
+    rm -rf "$work/rootfs"
+    debootstrap --variant=minbase bookworm "$work/rootfs" "$mirror" >"$tmp/debootstrap.log" 2>&1 ||
+      { tail -20 "$tmp/debootstrap.log" >&2; fail "debootstrap"; }
+    tar -C "$work/rootfs" -c . | "${P[@]}" import - docker.io/library/debian:12 >/dev/null || fail "podman import"
+    "${P[@]}" tag docker.io/library/debian:12 docker.io/library/debian:12-slim || fail "podman tag"
+    rm -rf "$work/rootfs"
+  fi
+  local t0=$SECONDS
+  "${P[@]}" build --pull=never --isolation=chroot --network=host --format docker \
+    -f "$repo/docker/Dockerfile" -t localhost/kyrodb:ops-check "$repo" >"$tmp/build.log" 2>&1 ||
+    { tail -40 "$tmp/build.log" >&2; fail "podman build -f docker/Dockerfile"; }
+  log "podman build -f docker/Dockerfile: ok in $((SECONDS - t0)) s, $(grep -o 'kyrodb-engine [0-9.]* (commit [0-9a-f]*' "$tmp/build.log" | head -1))"
+  "${P[@]}" image inspect localhost/kyrodb:ops-check >"$tmp/inspect.json" || fail "podman image inspect"
+  "$PY" - "$tmp/inspect.json" <<'PYEOF' || fail "image configuration"
+import json, sys
+img = json.load(open(sys.argv[1]))[0]
+c = img.get("Config", {})
+problems = []
+if c.get("User") not in ("kyrodb:kyrodb", "kyrodb", "10001", "10001:10001"): problems.append(f"User {c.get('User')!r}")
+if "3030/tcp" not in (c.get("ExposedPorts") or {}): problems.append("3030/tcp not exposed")
+if "/data" not in (c.get("Volumes") or {}): problems.append("no volume /data")
+hc = c.get("Healthcheck") or (img.get("ContainerConfig") or {}).get("Healthcheck")
+if not hc or not hc.get("Test"): problems.append("no healthcheck")
+env = c.get("Env") or []
+for want in ("KYRODB_DATA_DIR=/data", "KYRODB_HOST=0.0.0.0", "KYRODB_PORT=3030"):
+    if want not in env: problems.append(f"Env lacks {want}")
+if c.get("Entrypoint") != ["/usr/local/bin/kyrodb-engine"]: problems.append(f"Entrypoint {c.get('Entrypoint')}")
+for p in problems: print("  [image] " + p, file=sys.stderr)
+print(f"  [image] size {img.get('Size', 0) / 1e6:.0f} MB (base included); user {c.get('User')}; healthcheck {hc.get('Test') if hc else None}", file=sys.stderr)
+sys.exit(1 if problems else 0)
+PYEOF
+  # Run it: host network, loopback address and a free port instead of the
+  # image's 0.0.0.0:3030 (this machine serves nothing beyond loopback).
+  local port name="kyrodb-ops-check-$$" vol="kyrodb-ops-check-$$" b
+  port="$(free_port)"
+  b="http://127.0.0.1:$port"
+  "${P[@]}" volume create "$vol" >/dev/null || fail "podman volume create"
+  image_cleanup() { "${P[@]}" rm -f -t 5 "$name" >/dev/null 2>&1; "${P[@]}" volume rm -f "$vol" >/dev/null 2>&1; }
+  trap 'image_cleanup; cleanup' EXIT
+  "${P[@]}" run -d --name "$name" --network=host -e KYRODB_HOST=127.0.0.1 -e KYRODB_PORT="$port" \
+    -v "$vol:/data" localhost/kyrodb:ops-check >/dev/null 2>"$tmp/run.err" || { cat "$tmp/run.err" >&2; fail "podman run"; }
+  local ready=0
+  for _ in $(seq 1 100); do
+    [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$b/ready")" == 200 ]] && { ready=1; break; }
+    sleep 0.1
+  done
+  [[ $ready -eq 1 ]] || { "${P[@]}" logs "$name" >&2; fail "container not ready"; }
+  [[ "$("${P[@]}" exec "$name" id -u)" == "10001" ]] || fail "container does not run as uid 10001"
+  "${P[@]}" healthcheck run "$name" >/dev/null 2>&1 || "${P[@]}" exec "$name" /usr/local/bin/kyrodb-healthcheck ||
+    fail "healthcheck inside the container"
+  http -o /dev/null --fail -X POST "$b/v1/put" -d '{"key": 42, "value": "in-a-volume"}' || fail "put"
+  "${P[@]}" stop -t 30 "$name" >/dev/null || fail "podman stop"
+  [[ "$("${P[@]}" inspect "$name" --format '{{.State.ExitCode}}')" == "0" ]] || { "${P[@]}" logs "$name" >&2; fail "exit code after SIGTERM"; }
+  "${P[@]}" start "$name" >/dev/null || fail "podman start"
+  ready=0
+  for _ in $(seq 1 100); do
+    [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$b/ready")" == 200 ]] && { ready=1; break; }
+    sleep 0.1
+  done
+  [[ $ready -eq 1 ]] || fail "container not ready after restart"
+  [[ "$(http "$b/v1/get_fast/42")" == "in-a-volume" ]] || fail "the value did not survive a container restart"
+  "${P[@]}" stop -t 30 "$name" >/dev/null
+  log "container: uid 10001, healthy, put -> SIGTERM exit 0 -> restart -> value read back from the /data volume"
+}
+
 ########################################################################## driver
 if [[ -n "$run_one" ]]; then
   tmp="$(mktemp -d "${TMPDIR:-/tmp}/kyrodb-ops-$run_one.XXXXXX")"
@@ -859,14 +959,16 @@ limit="${OPS_CHECK_TIMEOUT:-150}"
 passed=0 failed=0
 for c in "${checks[@]}"; do
   t0=$(date +%s)
-  timeout --kill-after=10 "$limit" bash "$self" --bin "$bin" __run "$c"
+  climit="$limit"
+  if [[ "$c" == image && -z "${OPS_CHECK_TIMEOUT:-}" ]]; then climit=1800; fi
+  timeout --kill-after=10 "$climit" bash "$self" --bin "$bin" __run "$c"
   rc=$?
   secs=$(( $(date +%s) - t0 ))
   if [[ $rc -eq 0 ]]; then
     echo "ops_check: PASS $c (${secs}s)"
     passed=$((passed + 1))
   else
-    [[ $rc -eq 124 ]] && echo "ops_check: $c timed out after ${limit}s" >&2
+    [[ $rc -eq 124 ]] && echo "ops_check: $c timed out after ${climit}s" >&2
     echo "ops_check: FAIL $c (${secs}s, exit $rc)"
     failed=$((failed + 1))
   fi
