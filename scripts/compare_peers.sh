@@ -9,8 +9,9 @@
 #
 # Measures:
 #   get     GET /v1/get_fast/{key} (KYRO_PEERS_KEYS keys, 64-byte values) against nginx
-#           answering `return 200 "<64 bytes>"`, each with wrk -t1 -cC and kyrodb-bench at C
-#           connections (C = KYRO_PEERS_CONNS, default 64).
+#           answering `return 200 "<64 bytes>"` for any path, each with wrk -t1 -cC
+#           (bench/wrk/get_fast.lua) and kyrodb-bench at C connections (C = KYRO_PEERS_CONNS,
+#           default 64): both servers receive the very same requests.
 #   put     durable POST /v1/put (default fsync policy `data`) against etcd's v3 JSON gateway
 #           (POST /v3/kv/put, base64 key and value; etcd fsyncs its raft log per batch) with
 #           kyrodb-bench, and Redis SET with appendonly yes + appendfsync always with
@@ -147,13 +148,33 @@ wait_http() {  # url seconds
 }
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
-LOADS="$OUT_DIR/loads.tsv"   # phase  load-before  load-after
-note_load() { printf '%s\t%s\t%s\n' "$1" "$2" "$(load1)" >>"$LOADS"; }
+TICK="$(getconf CLK_TCK)"
+# CPU time (user+sys, clock ticks) of the given processes and all their threads.
+cpu_of() {
+  local t=0 p
+  for p in "$@"; do
+    [[ -r "/proc/$p/stat" ]] && t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+  done
+  echo "$t"
+}
+# Around every measured phase: the 1-minute load average before and after
+# (the machine is shared) and the server's CPU seconds during the phase, so
+# CPU per request can be compared even when the cores were busy elsewhere.
+SERVER_PIDS=""
+LOADS="$OUT_DIR/loads.tsv"   # phase  load-before  load-after  server-cpu-seconds
+begin_phase() { PH_LOAD="$(load1)"; PH_CPU="$(cpu_of $SERVER_PIDS)"; }
+end_phase() {
+  local c1
+  c1="$(cpu_of $SERVER_PIDS)"
+  printf '%s\t%s\t%s\t%s\n' "$1" "$PH_LOAD" "$(load1)" \
+    "$(awk -v a="$PH_CPU" -v b="$c1" -v t="$TICK" 'BEGIN{printf "%.2f", (b - a) / t}')" >>"$LOADS"
+}
 
 start_kyro() {  # port datadir logfile -> pid in KPID
   KYRODB_DISABLE_HTTP_LOG=1 "$ENGINE" serve 127.0.0.1 "$1" --data-dir "$2" >>"$3" 2>&1 &
   KPID=$!
   PIDS+=("$KPID")
+  SERVER_PIDS="$KPID"
 }
 
 rss_of() {  # pid -> "VmRSS RssAnon RssFile" in kB
@@ -196,7 +217,18 @@ print("fdatasync_us: p50 %.0f p90 %.0f p99 %.0f (200 x 128-byte appends in %s)"
 PY
 } | tee "$OUT_DIR/machine.txt" >&2
 
-BENCH_COMMON=(--threads 1 --timeout-seconds 5 --quiet --warmup-seconds "$WARM" --val-bytes 64)
+BENCH_COMMON=(--threads 1 --timeout-seconds 5 --val-bytes 64)
+# run_bench NAME LABEL read|write ARGS...: an unrecorded warm-up run of WARM
+# seconds, then the measured run of SECS seconds (server CPU counted for it only).
+run_bench() {
+  local name="$1" label="$2" kind="$3"
+  shift 3
+  "$BENCH" "$@" "${BENCH_COMMON[@]}" --"$kind"-seconds "$WARM" --warmup-seconds 0 --quiet >/dev/null
+  begin_phase
+  "$BENCH" "$@" "${BENCH_COMMON[@]}" --"$kind"-seconds "$SECS" --warmup-seconds 0 --quiet --label "$label" \
+    --out "$OUT_DIR/$name.json" | tee "$OUT_DIR/$name.txt" >&2
+  end_phase "$name"
+}
 
 if want get || want put; then
   KPORT="$(free_port)"
@@ -211,18 +243,15 @@ fi
 
 if want get; then
   log "GET /v1/get_fast: wrk -t1 -c$CONNS, ${SECS}s"
-  l0="$(load1)"
   KYRO_WRK_KEYS="$KEYS" wrk -t1 -c"$CONNS" -d"$WARM"s -s bench/wrk/get_fast.lua "http://127.0.0.1:$KPORT" >/dev/null
+  begin_phase
   KYRO_WRK_KEYS="$KEYS" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s bench/wrk/get_fast.lua \
     "http://127.0.0.1:$KPORT" | tee "$OUT_DIR/wrk-kyrodb-get.txt" >&2
-  note_load wrk-kyrodb-get "$l0"
+  end_phase wrk-kyrodb-get
 
   log "GET /v1/get_fast: kyrodb-bench $CONNS connections, ${SECS}s"
-  l0="$(load1)"
-  "$BENCH" --base "http://127.0.0.1:$KPORT" --key-space "$KEYS" --read-concurrency "$CONNS" \
-    --read-seconds "$SECS" "${BENCH_COMMON[@]}" --label kyrodb --out "$OUT_DIR/bench-kyrodb-get.json" \
-    | tee "$OUT_DIR/bench-kyrodb-get.txt" >&2
-  note_load bench-kyrodb-get "$l0"
+  run_bench bench-kyrodb-get kyrodb read --base "http://127.0.0.1:$KPORT" --key-space "$KEYS" \
+    --read-concurrency "$CONNS"
 
   NPORT="$(free_port)"
   NDIR="$TMP/nginx"
@@ -256,32 +285,32 @@ EOF
   NGPID=$!
   PIDS+=("$NGPID")
   wait_http "http://127.0.0.1:$NPORT/" 10
+  SERVER_PIDS="$NGPID $(pgrep -P "$NGPID" | tr '\n' ' ')"
   log "nginx (fixed 64-byte body): wrk -t1 -c$CONNS, ${SECS}s"
-  l0="$(load1)"
-  wrk -t1 -c"$CONNS" -d"$WARM"s "http://127.0.0.1:$NPORT/" >/dev/null
-  wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$NPORT/" | tee "$OUT_DIR/wrk-nginx-get.txt" >&2
-  note_load wrk-nginx-get "$l0"
+  # The same requests as for KyroDB (same Lua script, same targets): nginx
+  # answers every path with the fixed body, so both servers see identical bytes.
+  KYRO_WRK_KEYS="$KEYS" wrk -t1 -c"$CONNS" -d"$WARM"s -s bench/wrk/get_fast.lua "http://127.0.0.1:$NPORT" >/dev/null
+  begin_phase
+  KYRO_WRK_KEYS="$KEYS" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s bench/wrk/get_fast.lua \
+    "http://127.0.0.1:$NPORT" | tee "$OUT_DIR/wrk-nginx-get.txt" >&2
+  end_phase wrk-nginx-get
   log "nginx: kyrodb-bench $CONNS connections, ${SECS}s"
-  l0="$(load1)"
-  "$BENCH" --base "http://127.0.0.1:$NPORT" --route static --path / --read-concurrency "$CONNS" \
-    --read-seconds "$SECS" "${BENCH_COMMON[@]}" --label nginx --out "$OUT_DIR/bench-nginx-get.json" \
-    | tee "$OUT_DIR/bench-nginx-get.txt" >&2
-  note_load bench-nginx-get "$l0"
+  run_bench bench-nginx-get nginx read --base "http://127.0.0.1:$NPORT" --route get_fast --key-space "$KEYS" \
+    --read-concurrency "$CONNS"
   stop_pid "$NGPID" 10
 fi
 
 if want put; then
   log "durable POST /v1/put: kyrodb-bench $CONNS connections, ${SECS}s (fsync policy: data)"
-  l0="$(load1)"
-  "$BENCH" --base "http://127.0.0.1:$KPORT" --key-space "$KEYS" --read-seconds 0 \
-    --write-concurrency "$CONNS" --write-seconds "$SECS" "${BENCH_COMMON[@]}" --label kyrodb \
-    --out "$OUT_DIR/bench-kyrodb-put.json" | tee "$OUT_DIR/bench-kyrodb-put.txt" >&2
-  note_load bench-kyrodb-put "$l0"
+  SERVER_PIDS="$KPID_GET"
+  run_bench bench-kyrodb-put kyrodb write --base "http://127.0.0.1:$KPORT" --key-space "$KEYS" \
+    --read-seconds 0 --write-concurrency "$CONNS"
   log "durable POST /v1/put: wrk -t1 -c$CONNS, ${SECS}s"
-  l0="$(load1)"
+  KYRO_WRK_KEYS="$KEYS" wrk -t1 -c"$CONNS" -d"$WARM"s -s bench/wrk/put.lua "http://127.0.0.1:$KPORT" >/dev/null
+  begin_phase
   KYRO_WRK_KEYS="$KEYS" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s bench/wrk/put.lua \
     "http://127.0.0.1:$KPORT" | tee "$OUT_DIR/wrk-kyrodb-put.txt" >&2
-  note_load wrk-kyrodb-put "$l0"
+  end_phase wrk-kyrodb-put
 fi
 
 if want get || want put; then
@@ -304,11 +333,9 @@ if want put; then
   EPID=$!
   PIDS+=("$EPID")
   wait_http "http://127.0.0.1:$EPORT/health" 30
-  l0="$(load1)"
-  "$BENCH" --base "http://127.0.0.1:$EPORT" --route etcd --key-space "$KEYS" --read-seconds 0 \
-    --write-concurrency "$CONNS" --write-seconds "$SECS" "${BENCH_COMMON[@]}" --label etcd \
-    --out "$OUT_DIR/bench-etcd-put.json" | tee "$OUT_DIR/bench-etcd-put.txt" >&2
-  note_load bench-etcd-put "$l0"
+  SERVER_PIDS="$EPID"
+  run_bench bench-etcd-put etcd write --base "http://127.0.0.1:$EPORT" --route etcd --key-space "$KEYS" \
+    --read-seconds 0 --write-concurrency "$CONNS"
   stop_pid "$EPID" 20
 
   RPORT="$(free_port)"
@@ -319,6 +346,7 @@ if want put; then
   RPID=$!
   PIDS+=("$RPID")
   for _ in $(seq 100); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  SERVER_PIDS="$RPID"
   redis-cli -p "$RPORT" config get appendfsync | tr '\n' ' ' >&2; echo >&2
   # redis-benchmark runs a request count, not a time: a short calibration run
   # sets the count for about SECS seconds; timeout bounds both.
@@ -326,10 +354,11 @@ if want put; then
     | awk -F'"' '/^"SET"/{print int($4)}')" || true
   n=$(( ${cal:-10000} * SECS ))
   ((n < 2000)) && n=2000
-  l0="$(load1)"
+  begin_phase
   timeout $((SECS * 3 + 20)) redis-benchmark -h 127.0.0.1 -p "$RPORT" -t set -c "$CONNS" -d 64 -r "$KEYS" \
     -n "$n" --csv | tee "$OUT_DIR/redis-set.csv" >&2 || true
-  note_load redis-set "$l0"
+  echo "$n" >"$OUT_DIR/redis-set.n"
+  end_phase redis-set
   stop_pid "$RPID" 20
 fi
 
@@ -339,11 +368,11 @@ if want restart; then
   P="$(free_port)"
   log "restart: loading $RKEYS keys (64-byte values) into a fresh KyroDB"
   start_kyro "$P" "$RDATA" "$OUT_DIR/kyrodb-restart.log"
-  l0="$(load1)"
+  begin_phase
   "$BENCH" --base "http://127.0.0.1:$P" --wait-ready 60 --load-n "$RKEYS" --load-concurrency 4 \
     --read-seconds 0 --load-timeout 600 --quiet --out "$OUT_DIR/kyrodb-restart-load.json" \
     | tee "$OUT_DIR/kyrodb-restart-load.txt" >&2
-  note_load restart-load "$l0"
+  end_phase restart-load
   read -r rss_load anon_load file_load < <(rss_of "$KPID")
   stop_pid "$KPID" 120
   { echo "# after load + SIGTERM"; ls -la "$RDATA"; } >"$OUT_DIR/restart-files.txt"
@@ -362,7 +391,7 @@ if want restart; then
   }
   printf 'tag\tready_ms\tvmrss_kb\trss_anon_kb\trss_file_kb\n' >"$OUT_DIR/restart.tsv"
   printf 'after-load\t\t%s\t%s\t%s\n' "$rss_load" "$anon_load" "$file_load" >>"$OUT_DIR/restart.tsv"
-  l0="$(load1)"
+  begin_phase
   restart_once wal-replay
   curl -s -X POST --max-time 300 "http://127.0.0.1:$P/v1/snapshot" >"$OUT_DIR/kyrodb-snapshot.json" || true
   curl -s "http://127.0.0.1:$P/v1/stats" >"$OUT_DIR/kyrodb-restart-stats.json" || true
@@ -370,7 +399,7 @@ if want restart; then
   { echo "# after POST /v1/snapshot + SIGTERM"; ls -la "$RDATA"; } >>"$OUT_DIR/restart-files.txt"
   restart_once snapshot
   curl -s "http://127.0.0.1:$P/v1/stats" >"$OUT_DIR/kyrodb-restart-stats2.json" || true
-  note_load restart "$l0"
+  end_phase restart
   du -sb "$RDATA" | awk '{print "data_dir_bytes\t" $1}' >>"$OUT_DIR/restart.tsv"
   stop_pid "$KPID" 120
   rm -rf "$RDATA"
@@ -414,7 +443,13 @@ loads = {}
 if os.path.exists(f"{out}/loads.tsv"):
     for line in open(f"{out}/loads.tsv"):
         p = line.rstrip("\n").split("\t")
-        if len(p) == 3: loads[p[0]] = (p[1], p[2])
+        if len(p) >= 4: loads[p[0]] = (p[1], p[2], p[3])
+
+def cpu_fields(name, rps, seconds):
+    l = loads.get(name)
+    if not l or not rps: return dict(server_cpu_s=None, server_cpu_us_per_req=None)
+    cpu = float(l[2])
+    return dict(server_cpu_s=cpu, server_cpu_us_per_req=cpu / (rps * seconds) * 1e6)
 
 def to_us(s):
     m = re.match(r"([\d.]+)(us|ms|s)$", s.strip())
@@ -430,8 +465,10 @@ def wrk(name, system, workload):
     pct = {k: to_us(v) for k, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", t, re.M)}
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", t)
     errs = re.search(r"Socket errors:.*", t)
+    dur = re.search(r"requests in ([\d.]+)(m?s)", t)
+    secs = float(dur.group(1)) * (1e-3 if dur and dur.group(2) == "ms" else 1) if dur else 0
     rows.append(dict(system=system, workload=workload, client="wrk -t1", connections=conns,
-                     rps=float(m.group(1)), p50_us=pct.get("50"), p90_us=pct.get("90"), p99_us=pct.get("99"),
+                     **cpu_fields(name, float(m.group(1)), secs), rps=float(m.group(1)), p50_us=pct.get("50"), p90_us=pct.get("90"), p99_us=pct.get("99"),
                      p999_us=None, max_us=None, errors=int(non2xx.group(1)) if non2xx else 0,
                      note=errs.group(0) if errs else "", load=loads.get(name)))
 
@@ -443,9 +480,14 @@ def bench(name, system, workload):
         if ph["phase"] not in ("read", "write"): continue
         l = ph["latency_us"]
         rows.append(dict(system=system, workload=workload, client="kyrodb-bench", connections=ph["connections"],
-                         rps=ph["rps"], p50_us=l["p50"], p90_us=l["p90"], p99_us=l["p99"], p999_us=l["p999"],
+                         **cpu_fields(name, ph["rps"], ph["seconds"]), rps=ph["rps"], p50_us=l["p50"], p90_us=l["p90"], p99_us=l["p99"], p999_us=l["p999"],
                          max_us=l["max"], errors=ph["errors"], note=f"client {ph['client_cpu_seconds']:.1f} CPU-s",
                          load=loads.get(name), cdf_us=ph["cdf_us"]))
+
+def redis_seconds(name, rps):
+    # redis-benchmark runs -n requests; its count is in the log line we kept.
+    path = f"{out}/{name}.n"
+    return int(open(path).read()) / rps if os.path.exists(path) and rps else 0
 
 def redis(name):
     path = f"{out}/{name}.csv"
@@ -455,7 +497,8 @@ def redis(name):
     r = r[0]
     ms = lambda k: float(r[k]) * 1e3 if k in r else None
     rows.append(dict(system="redis (appendfsync always)", workload="durable write", client="redis-benchmark",
-                     connections=conns, rps=float(r["rps"]), p50_us=ms("p50_latency_ms"), p90_us=None,
+                     connections=conns, **cpu_fields(name, float(r["rps"]), redis_seconds(name, float(r["rps"]))),
+                     rps=float(r["rps"]), p50_us=ms("p50_latency_ms"), p90_us=None,
                      p99_us=ms("p99_latency_ms"), p999_us=None, max_us=ms("max_latency_ms"), errors=0,
                      note=f"SET, -d 64, -r {keys}", load=loads.get(name)))
 
@@ -473,12 +516,13 @@ def f(v, unit=""):
     if unit == "us": return f"{v/1000:.2f} ms" if v >= 1000 else f"{v:.0f} us"
     return f"{v:,.0f}"
 
-print("\n%-28s %-22s %-16s %6s %12s %10s %10s %10s %8s  %s" % ("system", "workload", "client", "conns", "req/s",
-      "p50", "p99", "p99.9", "errors", "load 1m before/after"))
+print("\n%-28s %-22s %-16s %6s %12s %10s %10s %10s %8s %12s  %s" % ("system", "workload", "client", "conns", "req/s",
+      "p50", "p99", "p99.9", "errors", "srv CPU/req", "load 1m before/after"))
 for r in rows:
-    ld = "/".join(r["load"]) if r.get("load") else "-"
-    print("%-28s %-22s %-16s %6d %12s %10s %10s %10s %8d  %s" % (r["system"], r["workload"], r["client"], r["connections"],
-          f(r["rps"]), f(r["p50_us"], "us"), f(r["p99_us"], "us"), f(r["p999_us"], "us"), r["errors"], ld))
+    ld = "/".join(r["load"][:2]) if r.get("load") else "-"
+    cpr = f"{r['server_cpu_us_per_req']:.1f} us" if r.get("server_cpu_us_per_req") else "-"
+    print("%-28s %-22s %-16s %6d %12s %10s %10s %10s %8d %12s  %s" % (r["system"], r["workload"], r["client"], r["connections"],
+          f(r["rps"]), f(r["p50_us"], "us"), f(r["p99_us"], "us"), f(r["p999_us"], "us"), r["errors"], cpr, ld))
 
 def find(system, workload, client):
     for r in rows:
@@ -536,11 +580,12 @@ json.dump(dict(machine=machine, rows=rows, ratios=ratios, restart=restart, loads
 with open(f"{out}/results.csv", "w", newline="") as fh:
     wcsv = csv.writer(fh)
     wcsv.writerow(["system", "workload", "client", "connections", "rps", "p50_us", "p90_us", "p99_us", "p999_us",
-                   "max_us", "errors", "load_before", "load_after", "note"])
+                   "max_us", "errors", "server_cpu_s", "server_cpu_us_per_req", "load_before", "load_after", "note"])
     for r in rows:
-        ld = r.get("load") or ("", "")
+        ld = r.get("load") or ("", "", "")
         wcsv.writerow([r["system"], r["workload"], r["client"], r["connections"], f"{r['rps']:.1f}", r["p50_us"],
-                       r["p90_us"], r["p99_us"], r["p999_us"], r["max_us"], r["errors"], ld[0], ld[1], r["note"]])
+                       r["p90_us"], r["p99_us"], r["p999_us"], r["max_us"], r["errors"], r.get("server_cpu_s"),
+                       r.get("server_cpu_us_per_req"), ld[0], ld[1], r["note"]])
 print(f"\nwrote {out}/results.json and {out}/results.csv")
 PY
 
