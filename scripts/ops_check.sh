@@ -132,10 +132,10 @@ check_deps() {
     state="$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)"
     [[ "$state" == "installed" ]] || missing+=("$p")
   done
+  local sudo_cmd=()
+  if [[ "$(id -u)" != "0" ]]; then sudo_cmd=(sudo -n); fi
   if [[ ${#missing[@]} -gt 0 ]]; then
     log "installing ${missing[*]}"
-    local sudo_cmd=()
-    if [[ "$(id -u)" != "0" ]]; then sudo_cmd=(sudo -n); fi
     "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 update -qq >/dev/null ||
       fail "apt-get update failed"
     # The prometheus package would start a system Prometheus on :9090 through
@@ -152,6 +152,11 @@ check_deps() {
     local rc=$?
     [[ $made_policy -eq 0 ]] || rm -f "$policy"
     [[ $rc -eq 0 ]] || { tail -20 "${TMPDIR:-/tmp}/ops-apt.log" >&2; fail "apt-get install ${missing[*]} failed"; }
+  fi
+  # The docker check looks the runtime packages up in the archive's lists.
+  if ! compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null; then
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 update -qq >/dev/null ||
+      fail "apt-get update failed"
   fi
   for p in promtool prometheus systemd-analyze curl docker-compose strace; do
     command -v "$p" >/dev/null || fail "$p missing after install"
@@ -679,8 +684,9 @@ PYEOF
     case " $runtime_pkgs libc6 libgcc-s1 " in *" $pkg "*) ;; *) unmapped+=" $lib($pkg)" ;; esac
   done
   [[ -z "$unmapped" ]] || fail "the binary links libraries the runtime stage does not install:$unmapped"
-  # shellcheck disable=SC2086
-  apt-cache show $runtime_pkgs >/dev/null 2>&1 || fail "a runtime package is not in the Debian archive: $runtime_pkgs"
+  for pkg in $runtime_pkgs; do
+    apt-cache madison "$pkg" 2>/dev/null | grep -q bookworm || fail "runtime package $pkg is not in the Debian 12 archive"
+  done
   log "runtime stage installs ${runtime_pkgs% }: covers ldd of the binary ($(wc -w <<<"$libs") libraries)"
 
   # 4. Compose: the v1 client validates the file without a daemon; every bind
