@@ -46,7 +46,7 @@ SECS="${KYRO_PEERS_SECONDS:-10}"
 CONNS="${KYRO_PEERS_CONNS:-64}"
 ONLY="${KYRO_PEERS_ONLY:-get,put,restart}"
 BUILD_DIR="${BUILD_DIR:-build/perf}"
-OUT_DIR="${OUT_DIR:-build/peers}"
+OUT_DIR="$(realpath -m "${OUT_DIR:-build/peers}")"   # absolute: redis chdirs to its --dir
 PLOT_PYTHON="${PLOT_PYTHON:-/usr/bin/python3}"
 ENGINE="$BUILD_DIR/src/kyrodb-engine"
 BENCH="$BUILD_DIR/bench/kyrodb-bench"
@@ -347,7 +347,9 @@ if want put; then
   PIDS+=("$RPID")
   for _ in $(seq 100); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
   SERVER_PIDS="$RPID"
-  redis-cli -p "$RPORT" config get appendfsync | tr '\n' ' ' >&2; echo >&2
+  redis-cli -p "$RPORT" ping >/dev/null 2>&1 || die "redis did not start (see $OUT_DIR/redis.log)"
+  redis-cli -p "$RPORT" config get appendfsync | tr '\n' ' ' >&2 || true
+  echo >&2
   # redis-benchmark runs a request count, not a time: a short calibration run
   # sets the count for about SECS seconds; timeout bounds both.
   cal="$(timeout 30 redis-benchmark -h 127.0.0.1 -p "$RPORT" -t set -c "$CONNS" -d 64 -r "$KEYS" -n 3000 --csv \
