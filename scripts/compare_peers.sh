@@ -16,8 +16,9 @@
 #           (POST /v3/kv/put, base64 key and value; etcd fsyncs its raft log per batch) with
 #           kyrodb-bench, and Redis SET with appendonly yes + appendfsync always with
 #           redis-benchmark -t set -cC -d 64; also wrk -t1 on KyroDB's put.
-#   restart KYRO_PEERS_RESTART_KEYS keys (default 10M) loaded by batch puts, then restart
-#           time to /ready and VmRSS, after a WAL-only history and after a snapshot.
+#   restart KYRO_PEERS_RESTART_KEYS keys (default 10M) loaded by batch puts, 3 s of puts,
+#           kill -9; then time from exec to the first 200 of /ready and VmRSS, once after
+#           that crash (snapshot + WAL tail) and once after a graceful SIGTERM.
 # Then prints a table with ratios, writes build/peers/results.{json,csv} and the raw
 # outputs, and draws bench/peers_throughput.png and bench/peers_latency_cdf.png with
 # scripts/generate_plots.py when /usr/bin/python3 has matplotlib.
@@ -366,40 +367,50 @@ fi
 
 if want restart; then
   RDATA="$TMP/kyro-restart"
+  RLOG="$OUT_DIR/kyrodb-restart.log"
   mkdir -p "$RDATA"
   P="$(free_port)"
   log "restart: loading $RKEYS keys (64-byte values) into a fresh KyroDB"
-  start_kyro "$P" "$RDATA" "$OUT_DIR/kyrodb-restart.log"
+  start_kyro "$P" "$RDATA" "$RLOG"
+  "$BENCH" --base "http://127.0.0.1:$P" --wait-ready 60 --read-seconds 0 --quiet >/dev/null
+  read -r rss_empty anon_empty file_empty < <(rss_of "$KPID")   # the fixed cost of an empty server
   begin_phase
-  "$BENCH" --base "http://127.0.0.1:$P" --wait-ready 60 --load-n "$RKEYS" --load-concurrency 4 \
+  "$BENCH" --base "http://127.0.0.1:$P" --load-n "$RKEYS" --load-concurrency 4 \
     --read-seconds 0 --load-timeout 600 --quiet --out "$OUT_DIR/kyrodb-restart-load.json" \
     | tee "$OUT_DIR/kyrodb-restart-load.txt" >&2
   end_phase restart-load
   read -r rss_load anon_load file_load < <(rss_of "$KPID")
-  stop_pid "$KPID" 120
-  { echo "# after load + SIGTERM"; ls -la "$RDATA"; } >"$OUT_DIR/restart-files.txt"
+  # A tail of writes the background checkpoints have not covered yet, then a
+  # crash: the first restart recovers snapshot + WAL tail.
+  "$BENCH" --base "http://127.0.0.1:$P" --key-space "$RKEYS" --read-seconds 0 --write-concurrency 16 \
+    --write-seconds 3 --warmup-seconds 0 --quiet >"$OUT_DIR/kyrodb-restart-tail.txt"
+  kill -9 "$KPID"; wait "$KPID" 2>/dev/null || true
+  { echo "# after load + 3 s of puts + kill -9"; ls -la "$RDATA"; } >"$OUT_DIR/restart-files.txt"
 
   restart_once() {  # tag -> appends a line to restart.tsv
-    local tag="$1" t0 ready ms rss anon file
+    local tag="$1" t0 ready ms rss anon file rec
     t0="$(date +%s%N)"
-    start_kyro "$P" "$RDATA" "$OUT_DIR/kyrodb-restart.log"
+    start_kyro "$P" "$RDATA" "$RLOG"
     ready="$("$BENCH" --base "http://127.0.0.1:$P" --wait-ready 300 --read-seconds 0 --quiet \
       | sed -n 's/.*ready_unix_ns=\([0-9]*\).*/\1/p')"
     [[ -n "$ready" ]] || die "KyroDB did not become ready after restart ($tag)"
     ms=$(( (ready - t0) / 1000000 ))
     read -r rss anon file < <(rss_of "$KPID")
-    printf '%s\t%s\t%s\t%s\t%s\n' "$tag" "$ms" "$rss" "$anon" "$file" >>"$OUT_DIR/restart.tsv"
-    log "restart ($tag): ready in ${ms} ms, VmRSS ${rss} kB (anon ${anon}, file ${file})"
+    # The server's own account: recovery ms and WAL records replayed.
+    rec="$(grep '"store_recovered"' "$RLOG" | tail -1 | python3 -c 'import json,sys
+d=json.loads(sys.stdin.read() or "{}"); print(round(d.get("ms", -1)), d.get("wal_entries_replayed", -1))' 2>/dev/null || echo "- -")"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tag" "$ms" "$rss" "$anon" "$file" "${rec// /$'\t'}" >>"$OUT_DIR/restart.tsv"
+    log "restart ($tag): ready in ${ms} ms, VmRSS ${rss} kB (anon ${anon}, file ${file}); recovery ms / WAL records: $rec"
   }
-  printf 'tag\tready_ms\tvmrss_kb\trss_anon_kb\trss_file_kb\n' >"$OUT_DIR/restart.tsv"
-  printf 'after-load\t\t%s\t%s\t%s\n' "$rss_load" "$anon_load" "$file_load" >>"$OUT_DIR/restart.tsv"
+  printf 'tag\tready_ms\tvmrss_kb\trss_anon_kb\trss_file_kb\trecovery_ms\twal_replayed\n' >"$OUT_DIR/restart.tsv"
+  printf 'empty\t\t%s\t%s\t%s\t\t\n' "$rss_empty" "$anon_empty" "$file_empty" >>"$OUT_DIR/restart.tsv"
+  printf 'after-load\t\t%s\t%s\t%s\t\t\n' "$rss_load" "$anon_load" "$file_load" >>"$OUT_DIR/restart.tsv"
   begin_phase
-  restart_once wal-replay
-  curl -s -X POST --max-time 300 "http://127.0.0.1:$P/v1/snapshot" >"$OUT_DIR/kyrodb-snapshot.json" || true
+  restart_once after-kill-9
   curl -s "http://127.0.0.1:$P/v1/stats" >"$OUT_DIR/kyrodb-restart-stats.json" || true
   stop_pid "$KPID" 120
-  { echo "# after POST /v1/snapshot + SIGTERM"; ls -la "$RDATA"; } >>"$OUT_DIR/restart-files.txt"
-  restart_once snapshot
+  { echo "# after SIGTERM"; ls -la "$RDATA"; } >>"$OUT_DIR/restart-files.txt"
+  restart_once after-sigterm
   curl -s "http://127.0.0.1:$P/v1/stats" >"$OUT_DIR/kyrodb-restart-stats2.json" || true
   end_phase restart
   du -sb "$RDATA" | awk '{print "data_dir_bytes\t" $1}' >>"$OUT_DIR/restart.tsv"
@@ -561,19 +572,30 @@ if os.path.exists(f"{out}/restart.tsv"):
         ph = json.load(open(lj))["phases"][0]
         load_info = dict(keys_loaded=ph.get("keys_loaded"), seconds=ph["seconds"])
     n = load_info.get("keys_loaded") or rkeys
+    empty_kb = None
     budget_kb = (n * 64 + n * 24) / 1024
     print(f"\nrestart and memory ({n:,} keys, 64-byte values; loaded in {load_info.get('seconds', 0):.1f} s):")
     print(f"  memory target: value bytes + 24 B/key = {budget_kb/1024:,.0f} MiB")
     for l in lines:
         if l[0] == "data_dir_bytes":
             print(f"  data dir: {int(l[1])/2**20:,.0f} MiB"); restart.append(dict(tag="data_dir", bytes=int(l[1]))); continue
-        tag, ms, rss, anon, fil = l
-        e = dict(tag=tag, ready_ms=int(ms) if ms else None, vmrss_kb=int(rss), rss_anon_kb=int(anon), rss_file_kb=int(fil))
+        tag, ms, rss, anon, fil = l[:5]
+        rec_ms, replayed = (l[5:7] + ["", ""])[:2]
+        e = dict(tag=tag, ready_ms=int(ms) if ms else None, vmrss_kb=int(rss), rss_anon_kb=int(anon), rss_file_kb=int(fil),
+                 recovery_ms=rec_ms or None, wal_replayed=replayed or None)
         restart.append(e)
-        s = f"  {tag:<12} VmRSS {int(rss)/1024:8,.0f} MiB (anon {int(anon)/1024:,.0f}, file {int(fil)/1024:,.0f})"
+        s = f"  {tag:<14} VmRSS {int(rss)/1024:8,.0f} MiB (anon {int(anon)/1024:,.0f}, file {int(fil)/1024:,.0f})"
+        if tag == "empty":
+            empty_kb = int(rss)
+            print(f"  {tag:<14} VmRSS {int(rss)/1024:8,.1f} MiB (anon {int(anon)/1024:,.1f}, file {int(fil)/1024:,.1f}): "
+                  "binary, libraries, thread stacks")
+            continue
         s += f"  memory target: {'met' if int(rss) <= budget_kb else 'NOT met'}"
+        if empty_kb is not None:
+            s += f" [{(int(rss) - empty_kb) * 1024 / n - 64:.1f} B/key above the values and the empty server]"
         if ms:
             s += f"   ready in {int(ms):,} ms  (target <= 1000 ms: {'met' if int(ms) <= 1000 else 'NOT met'})"
+            s += f"; server: recovery {rec_ms} ms, {replayed} WAL records replayed"
         print(s)
 
 machine = open(f"{out}/machine.txt").read() if os.path.exists(f"{out}/machine.txt") else ""
