@@ -515,10 +515,10 @@ def redis(name):
                      p99_us=ms("p99_latency_ms"), p999_us=None, max_us=ms("max_latency_ms"), errors=0,
                      note=f"SET, -d 64, -r {keys}", load=loads.get(name)))
 
-wrk("wrk-kyrodb-get", "kyrodb", "get_fast / static GET")
-bench("bench-kyrodb-get", "kyrodb", "get_fast / static GET")
-wrk("wrk-nginx-get", "nginx", "get_fast / static GET")
-bench("bench-nginx-get", "nginx", "get_fast / static GET")
+wrk("wrk-kyrodb-get", "kyrodb", "GET 64-byte value")
+bench("bench-kyrodb-get", "kyrodb", "GET 64-byte value")
+wrk("wrk-nginx-get", "nginx", "GET 64-byte value")
+bench("bench-nginx-get", "nginx", "GET 64-byte value")
 bench("bench-kyrodb-put", "kyrodb", "durable write")
 wrk("wrk-kyrodb-put", "kyrodb", "durable write")
 bench("bench-etcd-put", "etcd", "durable write")
@@ -551,7 +551,7 @@ def ratio(label, a, b, target=None):
         print(f"  {label:<52} {x:6.2f}x{met}")
 
 print("\nratios (throughput, same client, same connections):")
-g = "get_fast / static GET"
+g = "GET 64-byte value"
 ratio("kyrodb get_fast / nginx (wrk -t1)", find("kyrodb", g, "wrk -t1"), find("nginx", g, "wrk -t1"), 0.9)
 ratio("kyrodb get_fast / nginx (kyrodb-bench)", find("kyrodb", g, "kyrodb-bench"), find("nginx", g, "kyrodb-bench"), 0.9)
 w = "durable write"

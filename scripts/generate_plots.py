@@ -90,6 +90,12 @@ def peers(path, out_dir):
     cpu = next((l.split(":", 1)[1].strip() for l in machine.splitlines() if l.startswith("cpu:")), "")
     nproc = next((l.split(":", 1)[1].strip() for l in machine.splitlines() if l.startswith("nproc:")), "")
     subtitle = f"{cpu}, {nproc} vCPUs shared by server and client" if cpu else ""
+    loads = [float(v) for l in doc.get("loads", {}).values() for v in l[:2] if v]
+    date = next((l.split(":", 1)[1].strip() for l in machine.splitlines() if l.startswith("date:")), "")
+    if loads:
+        subtitle += f"; 1-min load average {min(loads):.1f}-{max(loads):.1f} during the runs"
+    if date:
+        subtitle += f"; {date}"
 
     workloads = []
     for r in rows:
