@@ -550,6 +550,12 @@ def ratio(label, a, b, target=None):
         ratios.append(dict(label=label, ratio=x, target=target, met=None if target is None else x >= target))
         print(f"  {label:<52} {x:6.2f}x{met}")
 
+ncpu = os.cpu_count() or 1
+peak = max((float(v) for l in loads.values() for v in l[:2]), default=0.0)
+if peak > ncpu:
+    print(f"\nWARNING: the 1-minute load average reached {peak:.1f} on {ncpu} CPUs during these runs: other work "
+          "shared the cores, so throughput and latency are unreliable and ratios can swing either way (a starved "
+          "client makes a server look slow). Server CPU per request is the steadier comparison.")
 print("\nratios (throughput, same client, same connections):")
 g = "GET 64-byte value"
 ratio("kyrodb get_fast / nginx (wrk -t1)", find("kyrodb", g, "wrk -t1"), find("nginx", g, "wrk -t1"), 0.9)
@@ -558,6 +564,10 @@ w = "durable write"
 ratio("kyrodb put / etcd put (kyrodb-bench)", find("kyrodb", w, "kyrodb-bench"), find("etcd", w, "kyrodb-bench"), 5.0)
 ratio("kyrodb put (kyrodb-bench) / redis SET always (redis-benchmark)", find("kyrodb", w, "kyrodb-bench"), find("redis", w, "redis-benchmark"), 0.9)
 ratio("kyrodb put (wrk -t1) / redis SET always (redis-benchmark)", find("kyrodb", w, "wrk -t1"), find("redis", w, "redis-benchmark"), 0.9)
+cpu_k = find("kyrodb", g, "wrk -t1"); cpu_n = find("nginx", g, "wrk -t1")
+if cpu_k and cpu_n and cpu_k.get("server_cpu_us_per_req") and cpu_n.get("server_cpu_us_per_req"):
+    print(f"  server CPU per GET, kyrodb / nginx (wrk -t1): {cpu_k['server_cpu_us_per_req']:.1f} / "
+          f"{cpu_n['server_cpu_us_per_req']:.1f} us = {cpu_k['server_cpu_us_per_req'] / cpu_n['server_cpu_us_per_req']:.2f}x")
 for sys_ in ("wrk -t1", "kyrodb-bench"):
     r = find("kyrodb", g, sys_)
     if r and r["p99_us"] is not None:
