@@ -17,9 +17,10 @@ namespace {
 
 // In RouteId order.
 constexpr std::array<Handler, kRouteCount - 1> kHandlers = {
-    HandlePut,    HandleGetFast,  HandleLookup,  HandleKv,     HandleBatchPut, HandleBatchGet,
-    HandleScan,   HandleOffset,   HandleSnapshot, HandleRmiBuild, HandleCompact, HandleWarmup,
-    HandleStats,  HandleHealth,   HandleReady,   HandleMetrics, HandleBuildInfo,
+    HandlePut,      HandleGetFast,   HandleLookup, HandleKv,       HandleBatchPut, HandleBatchGet,
+    HandleScan,     HandleSubscribe, HandleReplay, HandleOffset,   HandleSnapshot, HandleRmiBuild,
+    HandleCompact,  HandleWarmup,    HandleStats,  HandleHealth,   HandleReady,    HandleMetrics,
+    HandleBuildInfo,
 };
 
 // Content types a JSON route accepts. Beyond application/json (and
@@ -58,7 +59,7 @@ Response AuthError(AuthResult result) {
 }
 
 std::optional<Response> Dispatch(ServerState& state, Request& req, const ClientInfo& client, RequestMeta* meta,
-                                 const Reply& reply) {
+                                 const Reply& reply, const StreamReply& stream_reply) {
   Target target = SplitTarget(Sv(req.target()));
   RouteMatch match = MatchRoute(req.method(), target.path);
   meta->route = match.route;
@@ -122,7 +123,7 @@ std::optional<Response> Dispatch(ServerState& state, Request& req, const ClientI
                          std::string(info.pattern) + "; send application/json");
   }
 
-  HandlerArgs args{state, store, req, match.param, query, reply};
+  HandlerArgs args{state, store, req, match.param, query, reply, stream_reply};
   return kHandlers[static_cast<size_t>(match.route)](args);
 }
 
@@ -142,6 +143,18 @@ bool IsWriteRequest(const Request& req) {
   }
 }
 
+void RunReader(ServerState& state, std::function<void()> task) {
+  if (state.run_reader) return state.run_reader(std::move(task));
+  if (state.run_blocking) return state.run_blocking(std::move(task));
+  task();
+}
+
+bool IsStreamRequest(const Request& req) {
+  if (req.method() != bhttp::verb::get) return false;
+  RouteMatch match = MatchRoute(req.method(), SplitTarget(Sv(req.target())).path);
+  return match.outcome == RouteMatch::Outcome::kFound && match.route == RouteId::kSubscribe;
+}
+
 ServerState::ServerState(HttpOptions opts, prometheus::Registry& reg, RateLimiter::Clock clock)
     : options(std::move(opts)),
       registry(reg),
@@ -150,10 +163,10 @@ ServerState::ServerState(HttpOptions opts, prometheus::Registry& reg, RateLimite
       admin_limiter(options.admin_rate, options.rate_limit_max_clients, clock) {}
 
 std::optional<Response> HandleRequest(ServerState& state, Request& req, const ClientInfo& client, RequestMeta* meta,
-                                      const Reply& reply) {
+                                      const Reply& reply, const StreamReply& stream_reply) {
   meta->method = MethodOf(req.method());
   try {
-    return Dispatch(state, req, client, meta, reply);
+    return Dispatch(state, req, client, meta, reply, stream_reply);
   } catch (const std::exception& e) {
     log::Error("http_handler_failed", {{"route", GetRouteInfo(meta->route).pattern}, {"what", e.what()}});
     return MakeError(bhttp::status::internal_server_error, "internal", "internal error");

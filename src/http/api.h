@@ -39,10 +39,19 @@ struct ServerState {
   // Runs blocking work (Checkpoint, Warmup) off the I/O threads. The function
   // must run the task exactly once, eventually.
   std::function<void(std::function<void()>)> run_blocking;
+  // Runs Store::ReadLog (replay, a subscriber's history) off the I/O threads,
+  // on a pool of its own so a long checkpoint never delays a reader. Unset
+  // (tests): run_blocking is used.
+  std::function<void(std::function<void()>)> run_reader;
+  // Open change streams, against HttpOptions::max_subscribers.
+  std::atomic<size_t> subscribers{0};
   // Provided by the index layer through main (see simd_level.h); nullptr in
   // tests.
   const char* (*simd_level_name)() = nullptr;
 };
+
+// Runs `task` through state.run_reader, else run_blocking, else inline.
+void RunReader(ServerState& state, std::function<void()> task);
 
 struct ClientInfo {
   ClientKey key;
@@ -61,9 +70,16 @@ struct RequestMeta {
 // writes before it, so a pipelined read sees the connection's earlier writes.
 bool IsWriteRequest(const Request& req);
 
-// Returns the response now, or nullopt when the handler has taken `reply` and
-// will call it later, from any thread. Never throws.
+// True for GET /v1/subscribe: its answer may be a stream that keeps the
+// connection, so the session reads no request after it (a pipelined request
+// behind a subscribe is never served).
+bool IsStreamRequest(const Request& req);
+
+// Returns the response now, or nullopt when the handler has taken `reply`
+// (or, for a stream, `stream_reply`) and will call one of them later, from
+// any thread. Without a `stream_reply` a subscribe is refused with a 500.
+// Never throws.
 std::optional<Response> HandleRequest(ServerState& state, Request& req, const ClientInfo& client, RequestMeta* meta,
-                                      const Reply& reply);
+                                      const Reply& reply, const StreamReply& stream_reply = StreamReply());
 
 }  // namespace kyrodb::http

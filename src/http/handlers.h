@@ -19,6 +19,7 @@ struct HandlerArgs {
   std::string_view param;  // raw {key} segment
   const QueryParams& query;
   const Reply& reply;
+  const StreamReply& stream_reply;  // may be empty (no socket: unit tests)
 };
 
 using Handler = std::optional<Response> (*)(HandlerArgs& args);
@@ -31,6 +32,10 @@ std::optional<Response> HandleKv(HandlerArgs& args);
 std::optional<Response> HandleBatchPut(HandlerArgs& args);
 std::optional<Response> HandleBatchGet(HandlerArgs& args);
 std::optional<Response> HandleScan(HandlerArgs& args);
+
+// handlers_changes.cpp
+std::optional<Response> HandleSubscribe(HandlerArgs& args);
+std::optional<Response> HandleReplay(HandlerArgs& args);
 
 // handlers_admin.cpp
 std::optional<Response> HandleOffset(HandlerArgs& args);

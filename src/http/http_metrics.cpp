@@ -41,7 +41,17 @@ HttpMetrics::HttpMetrics(prometheus::Registry& registry)
                               .Name("kyrodb_http_connections_active")
                               .Help("Open client connections")
                               .Register(registry)
-                              .Add({})) {
+                              .Add({})),
+      subscribers_active_(prometheus::BuildGauge()
+                              .Name("kyrodb_http_subscribers_active")
+                              .Help("Open GET /v1/subscribe change streams")
+                              .Register(registry)
+                              .Add({})),
+      subscribers_dropped_(prometheus::BuildCounter()
+                               .Name("kyrodb_http_subscribers_dropped_total")
+                               .Help("Change streams cut off because the subscriber fell too far behind")
+                               .Register(registry)
+                               .Add({})) {
   auto buckets = metrics::LatencyBuckets();
   for (size_t r = 0; r < kRouteCount; ++r) {
     std::string route(GetRouteInfo(static_cast<RouteId>(r)).pattern);

@@ -47,11 +47,13 @@ class HttpMetrics {
   void AuthFailure() { auth_failures_.Increment(); }
   void Rejected(RejectReason reason);
   prometheus::Gauge& connections_active() { return connections_active_; }
+  prometheus::Gauge& subscribers_active() { return subscribers_active_; }
+  void SubscriberDropped() { subscribers_dropped_.Increment(); }
 
  private:
   // Statuses the API produces; any other lands in a slot looked up each time.
-  static constexpr std::array<unsigned, 16> kStatuses = {200, 204, 304, 400, 401, 403, 404, 405,
-                                                         408, 413, 415, 429, 431, 500, 503, 0};
+  static constexpr std::array<unsigned, 17> kStatuses = {200, 204, 304, 400, 401, 403, 404, 405, 408,
+                                                         410, 413, 415, 429, 431, 500, 503, 0};
   static size_t StatusSlot(unsigned status);
 
   prometheus::Family<prometheus::Counter>& requests_;
@@ -60,6 +62,8 @@ class HttpMetrics {
   prometheus::Family<prometheus::Counter>& rejected_family_;
   prometheus::Counter& auth_failures_;
   prometheus::Gauge& connections_active_;
+  prometheus::Gauge& subscribers_active_;
+  prometheus::Counter& subscribers_dropped_;
 
   std::array<std::atomic<prometheus::Counter*>, kRouteCount * kMethodCount * kStatuses.size()> request_children_{};
   std::array<prometheus::Histogram*, kRouteCount> duration_children_{};

@@ -36,6 +36,21 @@ struct HttpOptions {
   // of 1 MiB values would be a 1 GiB response.
   size_t max_response_bytes = 64u << 20;
 
+  // GET /v1/replay: writes per response (limit=), also cut at
+  // max_response_bytes; X-KyroDB-Next says where to resume.
+  size_t default_replay_limit = 1000;
+  size_t max_replay_limit = 10000;
+
+  // GET /v1/subscribe. Each stream holds a connection and a store
+  // subscription; beyond this many, new ones get a 503.
+  size_t max_subscribers = 64;
+  // Live writes a subscriber may have pending (not yet taken by its socket)
+  // before it is cut off with a final error event. The writer never waits.
+  size_t subscriber_buffer_bytes = 8u << 20;
+  // A comment line on a stream with nothing else to send, so proxies and
+  // clients with idle timeouts keep it open.
+  std::chrono::milliseconds stream_heartbeat{15000};
+
   // Connections over the limit get a 503 and are closed.
   size_t max_connections = 1024;
   // A request (header, then body) must arrive within read_timeout of its

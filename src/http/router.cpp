@@ -21,6 +21,8 @@ constexpr std::array<RouteInfo, kRouteCount> kRoutes = {{
     {RouteId::kBatchPut, "/v1/batch/put", RouteClass::kData, kPost, true},
     {RouteId::kBatchGet, "/v1/batch/get", RouteClass::kData, kPost, true},
     {RouteId::kScan, "/v1/scan", RouteClass::kData, kGet, false},
+    {RouteId::kSubscribe, "/v1/subscribe", RouteClass::kData, kGet, false},
+    {RouteId::kReplay, "/v1/replay", RouteClass::kData, kGet, false},
     {RouteId::kOffset, "/v1/offset", RouteClass::kAdmin, kGet, false},
     {RouteId::kSnapshot, "/v1/snapshot", RouteClass::kAdmin, kPost, false},
     {RouteId::kRmiBuild, "/v1/rmi/build", RouteClass::kAdmin, kPost, false},

@@ -21,6 +21,8 @@ enum class RouteId : uint8_t {
   kBatchPut,
   kBatchGet,
   kScan,
+  kSubscribe,
+  kReplay,
   // admin
   kOffset,
   kSnapshot,

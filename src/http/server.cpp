@@ -26,6 +26,9 @@ namespace {
 // Threads for Checkpoint and Warmup: the engine serialises checkpoints, the
 // second thread keeps a warm-up from waiting behind one.
 constexpr int kBlockingThreads = 2;
+// Threads for Store::ReadLog (replay pages, subscribers catching up): apart
+// from the checkpoint pool so a reader never waits behind a checkpoint.
+constexpr int kReaderThreads = 2;
 constexpr auto kDrainPoll = std::chrono::milliseconds(10);
 constexpr auto kAbortGrace = std::chrono::seconds(1);
 }  // namespace
@@ -37,6 +40,7 @@ struct Server::Runtime {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   asio::signal_set signals;
   asio::thread_pool blocking{kBlockingThreads};
+  asio::thread_pool readers{kReaderThreads};
   int signal_count = 0;
 };
 
@@ -47,6 +51,7 @@ Server::Server(HttpOptions options, prometheus::Registry& registry, const char* 
       listener_(std::make_shared<Listener>(rt_->ioc, state_, connections_)) {
   state_->simd_level_name = simd_level_name;
   state_->run_blocking = [pool = &rt_->blocking](std::function<void()> task) { asio::post(*pool, std::move(task)); };
+  state_->run_reader = [pool = &rt_->readers](std::function<void()> task) { asio::post(*pool, std::move(task)); };
 }
 
 Server::~Server() { Stop(); }
@@ -120,6 +125,7 @@ void Server::Stop() {
   if (stopped_) return;
   stopped_ = true;
   rt_->blocking.join();  // a checkpoint in progress finishes
+  rt_->readers.join();
   rt_->work.reset();
   rt_->ioc.stop();
   for (auto& t : threads_) {

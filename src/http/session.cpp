@@ -14,6 +14,8 @@
 
 #include "http/connections.h"
 #include "http/errors.h"
+#include "http/stream_source.h"
+#include "http/stream_writer.h"
 #include "log/log.h"
 
 namespace kyrodb::http {
@@ -66,6 +68,10 @@ void Session::Start() {
 
 void Session::Drain() {
   asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->handed_off_) {
+      if (auto writer = self->stream_writer_.lock()) writer->Drain();
+      return;
+    }
     self->read_closed_ = true;
     // Idle between requests: nothing is owed, close now. Mid-request or with
     // answers pending: those finish first (OnRequest/OnWrite close after).
@@ -77,7 +83,13 @@ void Session::Drain() {
 }
 
 void Session::Abort() {
-  asio::post(stream_.get_executor(), [self = shared_from_this()] { self->Close(false); });
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->handed_off_) {
+      if (auto writer = self->stream_writer_.lock()) writer->Abort();
+      return;
+    }
+    self->Close(false);
+  });
 }
 
 // Waits for the first bytes of the next request under the idle timeout. Only
@@ -201,7 +213,7 @@ void Session::OnRequest() {
   slot.head = req.method() == bhttp::verb::head;
   slot.keep_alive = req.keep_alive();
   slot.is_write = IsWriteRequest(req);
-  if (!slot.keep_alive) read_closed_ = true;
+  if (!slot.keep_alive || IsStreamRequest(req)) read_closed_ = true;
   queue_.push_back(std::move(slot));
   DispatchReady();
   MaybeRead();
@@ -238,8 +250,15 @@ void Session::DispatchReady() {
       asio::post(self->stream_.get_executor(),
                  [self, seq, res = std::move(res)]() mutable { self->Complete(seq, std::move(res)); });
     };
+    StreamReply stream_reply = [self = shared_from_this(), seq](Response header,
+                                                                std::shared_ptr<StreamSource> source) {
+      asio::post(self->stream_.get_executor(),
+                 [self, seq, header = std::move(header), source = std::move(source)]() mutable {
+                   self->Complete(seq, std::move(header), std::move(source));
+                 });
+    };
     RequestMeta meta;
-    std::optional<Response> now = HandleRequest(*state_, req, client_, &meta, reply);
+    std::optional<Response> now = HandleRequest(*state_, req, client_, &meta, reply, stream_reply);
     queue_[i].meta = meta;
     if (now) Complete(seq, std::move(*now));
   }
@@ -259,7 +278,9 @@ void Session::MaybeRead() {
   if (queue_.empty() && !writing_) WaitForRequest();
 }
 
-void Session::Complete(uint64_t seq, Response res) {
+void Session::Complete(uint64_t seq, Response res, std::shared_ptr<StreamSource> stream) {
+  // A stream whose connection is gone is dropped here, which ends its
+  // subscription.
   if (closed_ || seq < front_seq_ || seq - front_seq_ >= queue_.size()) return;
   Slot& slot = queue_[seq - front_seq_];
   if (slot.response) {
@@ -267,6 +288,7 @@ void Session::Complete(uint64_t seq, Response res) {
     return;
   }
   slot.response = std::move(res);
+  slot.stream = std::move(stream);
   Flush();
   DispatchReady();
 }
@@ -274,6 +296,7 @@ void Session::Complete(uint64_t seq, Response res) {
 void Session::Flush() {
   if (writing_ || closed_ || queue_.empty() || !queue_.front().response) return;
   Slot& slot = queue_.front();
+  if (slot.stream) return HandOff();
   Response& res = *slot.response;
   res.version(slot.version);
   // The last answer before the connection closes (client asked, an error,
@@ -308,6 +331,25 @@ void Session::OnWrite(beast::error_code ec, std::size_t /*bytes*/) {
   MaybeRead();
 }
 
+// The stream's answers come from a StreamWriter from now on; this session
+// only keeps the connection counted and forwards shutdown. Nothing else was
+// read after the subscribe (read_closed_), so the queue ends here.
+void Session::HandOff() {
+  Slot slot = std::move(queue_.front());
+  queue_.clear();
+  ++front_seq_;
+  Record(slot);
+  closed_ = true;
+  handed_off_ = true;
+  auto writer = std::make_shared<StreamWriter>(std::move(stream_), state_, shared_from_this(),
+                                               std::move(*slot.response), std::move(slot.stream), slot.version);
+  stream_writer_ = writer;
+  writer->Start();
+  // A shutdown that began while the stream's first page was being read
+  // found no writer to tell.
+  if (state_->draining.load()) writer->Drain();
+}
+
 void Session::Record(const Slot& slot) {
   const Response& res = *slot.response;
   unsigned status = res.result_int();
@@ -325,7 +367,7 @@ void Session::Record(const Slot& slot) {
 }
 
 void Session::Close(bool graceful) {
-  if (closed_) return;
+  if (closed_ || handed_off_) return;
   closed_ = true;
   beast::error_code ec;
   if (graceful) {

@@ -14,6 +14,12 @@
 // except that a write may start while earlier writes are still waiting for
 // their fsync (so a pipeline of writes shares group commits). Thus a
 // pipelined read always sees the connection's earlier writes.
+//
+// Streams: a GET /v1/subscribe is the last request read from a connection.
+// When its answer is a stream, the session hands the socket to a
+// StreamWriter once the answers before it are written, and from then on only
+// forwards Drain and Abort to it (it stays alive, and counted, as long as
+// the stream).
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -35,6 +41,8 @@
 namespace kyrodb::http {
 
 class Connections;
+class StreamSource;
+class StreamWriter;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -57,7 +65,8 @@ class Session : public std::enable_shared_from_this<Session> {
     std::optional<Request> request;  // until dispatched
     bool dispatched = false;
     bool is_write = false;
-    std::optional<Response> response;
+    std::optional<Response> response;  // for a stream: its header
+    std::shared_ptr<StreamSource> stream;
     RequestMeta meta;
     std::string method;
     unsigned version = 11;
@@ -78,7 +87,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool MayDispatch(size_t index) const;
   void PushError(Response res);
   void MaybeRead();
-  void Complete(uint64_t seq, Response res);
+  void Complete(uint64_t seq, Response res, std::shared_ptr<StreamSource> stream = nullptr);
+  void HandOff();
   void Flush();
   void OnWrite(boost::beast::error_code ec, std::size_t bytes);
   void SendContinue();
@@ -104,6 +114,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool dispatching_ = false;
   bool closed_ = false;
   size_t lingered_ = 0;
+  bool handed_off_ = false;  // stream_ now belongs to stream_writer_
+  std::weak_ptr<StreamWriter> stream_writer_;
 };
 
 }  // namespace kyrodb::http

@@ -6,6 +6,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <functional>
+#include <memory>
 #include <string_view>
 
 namespace kyrodb::http {
@@ -22,5 +23,12 @@ inline std::string_view Sv(boost::beast::string_view s) { return {s.data(), s.si
 // thread, the blocking pool); the session posts the response back to its own
 // strand. Called exactly once.
 using Reply = std::function<void(Response)>;
+
+class StreamSource;  // stream_source.h
+
+// Completes a request whose answer is a stream (GET /v1/subscribe): `header`
+// is the response header (its body is ignored) and `source` produces the body
+// over time. Called instead of Reply, exactly once, from any thread.
+using StreamReply = std::function<void(Response header, std::shared_ptr<StreamSource> source)>;
 
 }  // namespace kyrodb::http
