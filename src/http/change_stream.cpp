@@ -57,6 +57,11 @@ void ChangeStream::Open(ServerState& state, kyrodb::Store* store, uint64_t from,
   auto sub = store->Subscribe(state.options.subscriber_buffer_bytes, [weak] {
     if (auto self = weak.lock()) self->Wake();
   });
+  if (sub == nullptr) {  // a store that cannot subscribe (closing)
+    cs->Stop();
+    return reply(MakeRetryError(bhttp::status::service_unavailable, "unavailable",
+                                "the store cannot start a change stream now", 1));
+  }
   cs->live_first_ = sub->first_offset();
   {
     std::lock_guard<std::mutex> lock(cs->mu_);
