@@ -192,8 +192,9 @@ void IndexSeeds() {
       std::fprintf(stderr, "make_corpus: Build failed\n");
       std::exit(1);
     }
-    // Raw mode: the serialized file as the loader reads it.
-    Write(t, std::string("raw_") + dist_names[dist], IndexSpec(0, dist, n, seed) + rmi->Serialize(seed));
+    // Raw mode: the serialized file as the loader reads it; mode 2 also
+    // recomputes the crc after the fuzzer's mutations.
+    Write(t, std::string("raw_") + dist_names[dist], IndexSpec(dist % 2 == 0 ? 0 : 2, dist, n, seed) + rmi->Serialize(seed));
     // Built-then-mutated mode: options, then (pos, xor) mutations.
     std::string built = IndexSpec(1, dist, n, seed);
     built += std::string("\x10\x20\x00\x00", 4);  // router_bits 16, 33 keys/leaf, leaves derived
