@@ -108,6 +108,15 @@ void WalSeeds() {
     bad[header.size() + put.size() + kyrodb::wal::kRecordHeaderSize + 3] ^= 0x40;
     Write(s, "mid_log_corruption", Flags(0, bad));
   }
+  {  // A torn last record whose value (client bytes) holds a well-formed
+     // record with a higher offset. ReadSegment currently reports this as
+     // corruption in the middle of the log rather than a torn tail, so a
+     // crash while writing such a value stops recovery.
+    std::string fake;
+    kyrodb::wal::EncodePut(1000, 666, "fake", &fake);
+    const std::string r2 = Record(2, {{WriteOp::Type::kPut, 8, "AAAA" + fake + std::string(64, 'B')}});
+    Write(s, "torn_record_embedding_a_record", Flags(0, header + put + r2.substr(0, r2.size() - 32)));
+  }
   {  // Checksums zeroed: flags bit 0 recomputes them.
     std::string zeroed = good;
     for (size_t i = 16; i < 20; ++i) zeroed[i] = 0;
