@@ -32,8 +32,11 @@
 #               image, checks user, health, persistence and a clean SIGTERM
 #
 # Environment: KYRODB_BIN (binary; default build/release/src/kyrodb-engine),
-# OPS_CHECK_TIMEOUT (seconds per check, default 150), OPS_CHECK_KEEP=1 keeps
-# the temporary directories, OPS_SECURITY_MAX (systemd exposure ceiling, 2.0).
+# OPS_CHECK_TIMEOUT (seconds per check, default 150; image: 1800),
+# OPS_CHECK_KEEP=1 keeps the temporary directories, OPS_SECURITY_MAX (systemd
+# exposure ceiling, 2.0), OPS_IMAGE_REUSE=1 (image: test the image built last
+# time instead of rebuilding). Edit this file only while no check runs: bash
+# reads scripts as it goes.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 repo="$(pwd)"
@@ -894,10 +897,14 @@ check_image() {
     rm -rf "$work/rootfs"
   fi
   local t0=$SECONDS
+  if [[ "${OPS_IMAGE_REUSE:-0}" == "1" ]] && "${P[@]}" image exists localhost/kyrodb:ops-check; then
+    log "OPS_IMAGE_REUSE=1: testing the image built before, not rebuilding"
+  else
   "${P[@]}" build --pull=never --isolation=chroot --network=host --format docker \
     -f "$repo/docker/Dockerfile" -t localhost/kyrodb:ops-check "$repo" >"$tmp/build.log" 2>&1 ||
     { tail -40 "$tmp/build.log" >&2; fail "podman build -f docker/Dockerfile"; }
   log "podman build -f docker/Dockerfile: ok in $((SECONDS - t0)) s, $(grep -o 'kyrodb-engine [0-9.]* (commit [0-9a-f]*' "$tmp/build.log" | head -1))"
+  fi
   "${P[@]}" image inspect localhost/kyrodb:ops-check >"$tmp/inspect.json" || fail "podman image inspect"
   "$PY" - "$tmp/inspect.json" <<'PYEOF' || fail "image configuration"
 import json, sys
@@ -907,7 +914,7 @@ problems = []
 if c.get("User") not in ("kyrodb:kyrodb", "kyrodb", "10001", "10001:10001"): problems.append(f"User {c.get('User')!r}")
 if "3030/tcp" not in (c.get("ExposedPorts") or {}): problems.append("3030/tcp not exposed")
 if "/data" not in (c.get("Volumes") or {}): problems.append("no volume /data")
-hc = c.get("Healthcheck") or (img.get("ContainerConfig") or {}).get("Healthcheck")
+hc = c.get("Healthcheck") or img.get("Healthcheck") or img.get("HealthCheck")  # podman: top level
 if not hc or not hc.get("Test"): problems.append("no healthcheck")
 env = c.get("Env") or []
 for want in ("KYRODB_DATA_DIR=/data", "KYRODB_HOST=0.0.0.0", "KYRODB_PORT=3030"):
@@ -919,11 +926,17 @@ sys.exit(1 if problems else 0)
 PYEOF
   # Run it: host network, loopback address and a free port instead of the
   # image's 0.0.0.0:3030 (this machine serves nothing beyond loopback).
-  local port name="kyrodb-ops-check-$$" vol="kyrodb-ops-check-$$" b
+  local port b
+  # Globals: the EXIT trap runs after this function has returned.
+  IMG_NAME="kyrodb-ops-check-$$" IMG_VOL="kyrodb-ops-check-$$" IMG_P=("${P[@]}")
+  local name="$IMG_NAME" vol="$IMG_VOL"
   port="$(free_port)"
   b="http://127.0.0.1:$port"
   "${P[@]}" volume create "$vol" >/dev/null || fail "podman volume create"
-  image_cleanup() { "${P[@]}" rm -f -t 5 "$name" >/dev/null 2>&1; "${P[@]}" volume rm -f "$vol" >/dev/null 2>&1; }
+  image_cleanup() {
+    "${IMG_P[@]}" rm -f -t 5 "$IMG_NAME" >/dev/null 2>&1
+    "${IMG_P[@]}" volume rm -f "$IMG_VOL" >/dev/null 2>&1
+  }
   trap 'image_cleanup; cleanup' EXIT
   "${P[@]}" run -d --name "$name" --network=host -e KYRODB_HOST=127.0.0.1 -e KYRODB_PORT="$port" \
     -v "$vol:/data" localhost/kyrodb:ops-check >/dev/null 2>"$tmp/run.err" || { cat "$tmp/run.err" >&2; fail "podman run"; }
