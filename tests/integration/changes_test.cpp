@@ -245,7 +245,7 @@ TEST_F(ChangesTest, IdempotencyKeyMakesRetriesWriteNothing) {
   uint64_t second = 0;
   ASSERT_TRUE(IsWriteAck(client_->Post("/v1/put", R"({"key": 41, "value": "once"})", idem), &first));
   ASSERT_TRUE(IsWriteAck(client_->Post("/v1/put", R"({"key": 41, "value": "once"})", idem), &second));
-  if (second != first) GTEST_SKIP() << "Idempotency-Key not implemented yet (the retry got a new offset)";
+  ASSERT_EQ(second, first) << "the retry with the same Idempotency-Key got a new offset";
   const auto offset = client_->Get("/v1/offset").Json()["offset"].get<uint64_t>();
   EXPECT_EQ(offset, first) << "the retry wrote something";
 
@@ -567,10 +567,16 @@ TEST_F(SlowSubscriberTest, IsCutOffWhileWritesKeepSucceeding) {
 
   // What did arrive is a gap-free prefix, and then the stream ends.
   std::string stream;
+  bool ended = false;
   const auto read_until = Clock::now() + std::chrono::seconds(30);
-  while (slow->ReadStream(&stream, std::chrono::milliseconds(500)) && Clock::now() < read_until) {
+  while (!ended && Clock::now() < read_until) ended = !slow->ReadStream(&stream, std::chrono::milliseconds(500));
+  EXPECT_TRUE(ended) << "the slow subscriber's stream is still open";
+  // If the last bytes made it out within the grace, they say why.
+  const auto errors = ErrorEvents(stream);
+  if (!errors.empty()) {
+    EXPECT_EQ(errors.back()["code"], "subscriber_too_slow");
+    EXPECT_TRUE(errors.back().contains("resume_from"));
   }
-  EXPECT_FALSE(slow->connected()) << "the slow subscriber's stream is still open";
   const auto events = ParseEvents(stream);
   ASSERT_FALSE(events.empty());
   EXPECT_LT(events.size(), 192u);
