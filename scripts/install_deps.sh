@@ -12,7 +12,10 @@ packages=(
   libboost-dev nlohmann-json3-dev prometheus-cpp-dev libspdlog-dev libfmt-dev
   libxsimd-dev xtl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev
+  python3 python3-yaml
 )
+# python3-yaml: the OpenAPI contract test (tests/contract) reads docs/openapi.yaml
+# with Debian's /usr/bin/python3.
 # Note: Debian 12 has no libcrc32c-dev; CRC32C comes from Boost.CRC.
 
 fuzz="${KYRO_FUZZ:-0}"
