@@ -58,6 +58,7 @@ Status StoreImpl::Recover() {
   {
     std::lock_guard<std::mutex> lock(wal_mu_);
     wal_segments_[wal->seq()] = wal->size();
+    UpdateWalGaugesLocked();
   }
 
   const uint64_t generation = next_generation_.fetch_add(1);
@@ -72,6 +73,9 @@ Status StoreImpl::Recover() {
   auto& m = *metrics_;
   m.snapshot.bytes.Set(static_cast<double>(snapshot->file_bytes()));
   m.snapshot.offset.Set(static_cast<double>(snapshot->last_offset()));
+  if (snapshot->created_unix_ms() > 0) {
+    m.snapshot.timestamp_seconds.Set(static_cast<double>(snapshot->created_unix_ms()) / 1000.0);
+  }
   m.store.delta_entries.Set(static_cast<double>(delta->entries()));
   m.store.last_offset.Set(static_cast<double>(last_offset));
   if (!idx.loaded_from_file) m.index.build_seconds.Observe(idx.build_ms / 1000.0);

@@ -44,11 +44,13 @@ StoreImpl::StoreImpl(const Options& options)
     std::lock_guard<std::mutex> lock(wal_mu_);
     wal_segments_[old_seq] = old_bytes;
     wal_segments_[new_seq] = wal::kSegmentHeaderSize;
+    UpdateWalGaugesLocked();
   };
   hooks.read_only = [this](const std::string&) { metrics_->store.read_only.Set(1); };
   hooks.appended = [this](uint64_t seq, uint64_t bytes) {
     std::lock_guard<std::mutex> lock(wal_mu_);
     wal_segments_[seq] = bytes;
+    UpdateWalGaugesLocked();
   };
   committer_ = std::make_unique<GroupCommitter>(options_, fs_, dir_, metrics_->wal, std::move(hooks));
 }
@@ -367,6 +369,7 @@ Status StoreImpl::Checkpoint(CheckpointInfo* info) {
     auto next = std::make_shared<Generation>();
     next->base = base;
     next->active = cur->active;
+    metrics_->store.delta_entries.Set(static_cast<double>(cur->active->entries()));
     Publish(std::move(next));
   }
 
@@ -418,6 +421,7 @@ void StoreImpl::RemoveCoveredSegments(uint64_t first_live_seq, CheckpointInfo* i
     }
     std::lock_guard<std::mutex> lock(wal_mu_);
     wal_segments_.erase(seq);
+    UpdateWalGaugesLocked();
     ++info->wal_segments_removed;
   }
 }
@@ -494,6 +498,13 @@ void StoreImpl::BackgroundLoop() {
       bg_cv_.wait_for(lock, std::chrono::seconds(5), [&] { return bg_stop_; });
     }
   }
+}
+
+void StoreImpl::UpdateWalGaugesLocked() {
+  uint64_t total = 0;
+  for (const auto& [seq, bytes] : wal_segments_) total += bytes;
+  metrics_->wal.segments.Set(static_cast<double>(wal_segments_.size()));
+  metrics_->wal.live_bytes.Set(static_cast<double>(total));
 }
 
 uint64_t StoreImpl::LiveWalBytes() const {

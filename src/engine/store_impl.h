@@ -82,6 +82,8 @@ class StoreImpl final : public Store {
   void BackgroundLoop();
   void MaybeWakeBackground(size_t delta_entries);
   uint64_t LiveWalBytes() const;
+  // Sets the WAL segment gauges from wal_segments_; call with wal_mu_ held.
+  void UpdateWalGaugesLocked();
 
   const Options options_;
   FileSystem* const fs_;

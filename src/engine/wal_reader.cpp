@@ -22,18 +22,52 @@ bool FrameAt(std::string_view data, size_t pos, std::string_view* payload) {
   return true;
 }
 
-// Looks for any valid record starting after `from` whose offset is beyond
-// `min_offset`. A match means the damage at `from` is not a torn tail.
+// Cheap checks before a checksum: a plausible type byte and an offset that
+// could follow `min_offset` within this segment. Keeps the scan below
+// linear-ish on hostile tails (a CRC over every claimed length is quadratic).
+bool Plausible(std::string_view data, size_t pos, uint64_t min_offset) {
+  if (data.size() - pos < kRecordHeaderSize + kMinPayloadSize) return false;
+  const auto type = static_cast<uint8_t>(data[pos + kRecordHeaderSize]) & ~kHasIdempotencyKey;
+  if (type < 1 || type > 4) return false;
+  const uint64_t offset = DecodeFixed64(data.data() + pos + kRecordHeaderSize + 1);
+  // Every offset costs at least 13 bytes of the segment (a batch item), so
+  // no real record can be further ahead than the segment is long.
+  return offset > min_offset && offset - min_offset <= data.size() / 13 + 1;
+}
+
+// True when the records from `pos` on parse one after another up to the end
+// of the file, the last one possibly cut short by it (a torn tail of its own).
+bool ChainReachesEnd(std::string_view data, size_t pos) {
+  std::vector<Entry> entries;
+  while (pos < data.size()) {
+    std::string_view payload;
+    if (!FrameAt(data, pos, &payload) || !DecodePayload(payload, &entries).ok()) {
+      if (data.size() - pos < kRecordHeaderSize) return true;
+      const uint32_t length = DecodeFixed32(data.data() + pos);
+      return length >= kMinPayloadSize && length <= kMaxPayloadSize &&
+             pos + kRecordHeaderSize + uint64_t{length} > data.size();
+    }
+    pos += kRecordHeaderSize + payload.size();
+  }
+  return true;
+}
+
+// Looks for a valid record after the bad one at `from` that starts a chain of
+// valid records running to the end of the file. A match means the damage at
+// `from` is not a torn tail. The chain rule matters: a value is client bytes
+// and may hold a well-formed record, which a crash cutting that write must
+// not turn into "corruption" (found by fuzz_wal_segment); such a record is
+// followed by the rest of the value, not by a chain of records.
 bool ValidRecordAfter(std::string_view data, size_t from, uint64_t min_offset, size_t* found) {
   std::vector<Entry> entries;
   for (size_t pos = from + 1; pos + kRecordHeaderSize + kMinPayloadSize <= data.size(); ++pos) {
+    if (!Plausible(data, pos, min_offset)) continue;
     std::string_view payload;
     if (!FrameAt(data, pos, &payload)) continue;
     if (!DecodePayload(payload, &entries).ok()) continue;
-    if (DecodeFixed64(payload.data() + 1) > min_offset) {
-      *found = pos;
-      return true;
-    }
+    if (!ChainReachesEnd(data, pos)) continue;
+    *found = pos;
+    return true;
   }
   return false;
 }

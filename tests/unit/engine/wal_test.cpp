@@ -137,6 +137,29 @@ TEST(WalReader, CorruptionBeforeValidRecordsNamesFileAndOffset) {
   }
 }
 
+TEST(WalReader, TornRecordWhoseValueHoldsAWellFormedRecordIsStillTorn) {
+  // A client may store bytes that form a valid record; a crash cutting that
+  // write must not look like mid-log corruption (found by fuzz_wal_segment).
+  ScratchDir dir;
+  std::unique_ptr<WalWriter> w;
+  ASSERT_TRUE(WalWriter::Create(PosixFileSystem(), dir.path(), 1, &w).ok());
+  std::string fake;
+  EncodePut(1000, 666, "fake", &fake);
+  std::string recs;
+  EncodePut(1, 7, "first", &recs);
+  const size_t second = wal::kSegmentHeaderSize + recs.size();
+  EncodePut(2, 8, "AAAA" + fake + std::string(64, 'B'), &recs);
+  ASSERT_TRUE(w->Append(recs.substr(0, recs.size() - 32)).ok());
+  ASSERT_TRUE(w->Close().ok());
+  Collected c;
+  SegmentReport report;
+  Status s = ReadInto(w->path(), &c, &report);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(report.tail_torn);
+  EXPECT_EQ(report.valid_bytes, second);
+  EXPECT_EQ(c.offsets, (std::vector<uint64_t>{1}));
+}
+
 TEST(WalReader, DamagedHeader) {
   ScratchDir dir;
   const std::string path = WriteSegment(dir, 2);
