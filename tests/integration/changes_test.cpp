@@ -4,6 +4,11 @@
 // writers) and the Idempotency-Key header on writes.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -583,6 +588,37 @@ TEST_F(SlowSubscriberTest, IsCutOffWhileWritesKeepSucceeding) {
   EXPECT_TRUE(Contiguous(events, first));
   // Writes still go through afterwards.
   EXPECT_TRUE(IsWriteAck(writer->Put("/v1/kv/700", "after")));
+}
+
+TEST_F(ChangesTest, ARequestPipelinedBehindASubscribeIsNotServed) {
+  const uint64_t o = Put(800, "p");
+  // Both requests in one write: the subscribe takes the connection.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(server_->port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string both = "GET /v1/subscribe?from=" + std::to_string(o) +
+                           " HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_EQ(::send(fd, both.data(), both.size(), MSG_NOSIGNAL), static_cast<ssize_t>(both.size()));
+  std::string got;
+  const auto until = Clock::now() + std::chrono::milliseconds(1500);
+  while (Clock::now() < until) {
+    char buf[4096];
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n > 0) got.append(buf, static_cast<size_t>(n));
+    if (n == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::close(fd);
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  EXPECT_NE(got.find("Transfer-Encoding: chunked"), std::string::npos) << got;
+  EXPECT_NE(got.find("id: " + std::to_string(o) + "\n"), std::string::npos) << got;
+  size_t responses = 0;
+  for (size_t at = got.find("HTTP/1."); at != std::string::npos; at = got.find("HTTP/1.", at + 1)) ++responses;
+  EXPECT_EQ(responses, 1u) << "the pipelined GET /health was answered:\n" << got;
 }
 
 }  // namespace
