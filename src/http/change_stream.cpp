@@ -19,7 +19,10 @@ namespace {
 constexpr size_t kPageBytes = 8u << 20;
 constexpr size_t kFirstPageEntries = 64;
 constexpr size_t kMinPageEntries = 16;
-constexpr size_t kMaxPageEntries = 4096;
+constexpr size_t kMaxPageEntries = 65536;
+// What one Poll formats at most (on an I/O thread).
+constexpr size_t kSliceEntries = 1024;
+constexpr size_t kSliceBytes = 1u << 20;
 // Tells EventSource clients how long to wait before reconnecting (ms).
 constexpr std::string_view kGreeting = "retry: 2000\n\n";
 
@@ -191,10 +194,12 @@ void ChangeStream::MaybeStartRead() {
   RunReader(state_, [self = shared_from_this()] { self->ReadPage(); });
 }
 
-void ChangeStream::AppendEvents(const std::vector<LogEntry>& entries, std::string* out) {
-  for (const LogEntry& e : entries) {
-    // The live feed may start before `from` (a from in the future), and a
-    // retried page could repeat: never send an offset twice or go back.
+void ChangeStream::AppendSlice(std::string* out) {
+  const size_t stop = std::min(sending_.size(), sending_pos_ + kSliceEntries);
+  for (; sending_pos_ < stop && out->size() < kSliceBytes; ++sending_pos_) {
+    const LogEntry& e = sending_[sending_pos_];
+    // The live feed may start before `from` (a from in the future): never
+    // send an offset before it, twice, or out of order.
     if (e.offset < from_ || e.offset <= last_sent_) continue;
     AppendChangeEvent(e, out);
     last_sent_ = e.offset;
@@ -209,51 +214,57 @@ StreamSource::PollResult ChangeStream::Poll(std::string* out) {
     greeted_ = true;
     *out += kGreeting;
   }
-  bool history_done = false;
-  bool read_more = false;
-  std::optional<Failure> failure;
-  std::vector<LogEntry> page;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!page_.empty()) {
-      page = std::move(page_);
-      page_.clear();
-      read_more = !history_done_;
-    } else if (failure_) {
-      failure = failure_;
-    } else {
-      history_done = history_done_;
-      read_more = !history_done_;
+  for (;;) {
+    // Entries taken from a page or the subscription go out a slice per
+    // Poll, so the I/O thread never formats a whole page at once.
+    if (sending_pos_ < sending_.size()) {
+      AppendSlice(out);
+      if (!out->empty()) return PollResult::kData;
+      continue;  // all of the slice was before `from`
     }
-  }
-  if (read_more) MaybeStartRead();  // the next page is read while this one is written
-  AppendEvents(page, out);
-  if (failure) {
-    ended_ = true;
-    AppendErrorEvent(failure->code, failure->message,
-                     {{"resume_from", ResumeFrom()}, {"first_available", failure->first_available}}, out);
-    return PollResult::kEnd;
-  }
-  if (!out->empty()) return PollResult::kData;
-  if (!history_done || sub_ == nullptr) return PollResult::kWait;
+    sending_.clear();
+    sending_pos_ = 0;
 
-  // Live.
-  std::vector<LogEntry> entries;
-  sub_->Drain(&entries);
-  AppendEvents(entries, out);
-  if (!out->empty()) return PollResult::kData;
-  if (sub_->Dropped()) {
-    // Entries drained before the drop were contiguous and are out; what the
-    // store discarded starts right after them.
-    ended_ = true;
-    AppendErrorEvent("subscriber_too_slow",
-                     "this subscriber fell more than " + std::to_string(state_.options.subscriber_buffer_bytes) +
-                         " bytes behind the writers and was cut off; reconnect with Last-Event-ID or from=" +
-                         std::to_string(ResumeFrom()),
-                     {{"resume_from", ResumeFrom()}}, out);
-    return PollResult::kEnd;
+    bool history_done = false;
+    bool read_more = false;
+    std::optional<Failure> failure;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!page_.empty()) {
+        sending_ = std::move(page_);
+        page_.clear();
+      } else if (failure_) {
+        failure = failure_;
+      }
+      history_done = history_done_;
+      read_more = !history_done_ && !failure_;
+    }
+    if (read_more) MaybeStartRead();  // the next page is read while this one is written
+    if (!sending_.empty()) continue;
+    if (failure) {
+      ended_ = true;
+      AppendErrorEvent(failure->code, failure->message,
+                       {{"resume_from", ResumeFrom()}, {"first_available", failure->first_available}}, out);
+      return PollResult::kEnd;
+    }
+    if (!history_done || sub_ == nullptr) return out->empty() ? PollResult::kWait : PollResult::kData;
+
+    // Live.
+    sub_->Drain(&sending_);
+    if (!sending_.empty()) continue;
+    if (sub_->Dropped()) {
+      // Entries drained before the drop were contiguous and are out; what
+      // the store discarded starts right after them.
+      ended_ = true;
+      AppendErrorEvent("subscriber_too_slow",
+                       "this subscriber fell more than " + std::to_string(state_.options.subscriber_buffer_bytes) +
+                           " bytes behind the writers and was cut off; reconnect with Last-Event-ID or from=" +
+                           std::to_string(ResumeFrom()),
+                       {{"resume_from", ResumeFrom()}}, out);
+      return PollResult::kEnd;
+    }
+    return out->empty() ? PollResult::kWait : PollResult::kData;
   }
-  return PollResult::kWait;
 }
 
 bool ChangeStream::Failed() const { return sub_ != nullptr && sub_->Dropped(); }

@@ -62,8 +62,8 @@ class ChangeStream final : public StreamSource, public std::enable_shared_from_t
   void MaybeStartRead();
   void Wake();
   void ReleaseSlot();
-  // Appends the entries to `out` as events, skipping those before from_.
-  void AppendEvents(const std::vector<LogEntry>& entries, std::string* out);
+  // Appends the next slice of sending_ to `out` as events.
+  void AppendSlice(std::string* out);
   uint64_t ResumeFrom() const;
 
   ServerState& state_;
@@ -86,6 +86,8 @@ class ChangeStream final : public StreamSource, public std::enable_shared_from_t
   bool drop_noted_ = false;        // guarded by mu_
 
   // Strand only (Poll).
+  std::vector<LogEntry> sending_;  // taken from page_ or the subscription
+  size_t sending_pos_ = 0;         // next entry of sending_ to send
   bool greeted_ = false;
   bool ended_ = false;
   uint64_t last_sent_ = 0;  // offset of the last event sent, 0 for none

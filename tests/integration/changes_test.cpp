@@ -352,11 +352,13 @@ TEST_F(ChangesTest, BinaryValuesTravelAsBase64) {
 }
 
 TEST_F(ChangesTest, SubscribeFromOneWhileWritingDeliversEveryWriteOnceInOrder) {
-  // History: batches, single puts and deletes.
+  // History: batches and a delete; more than one page of the log and more
+  // than one slice of events.
+  constexpr int kBatch = 1000;
   uint64_t first = 0;
   for (int b = 0; b < 4; ++b) {
     nlohmann::json items = nlohmann::json::array();
-    for (int i = 0; i < 50; ++i) items.push_back({{"key", b * 50 + i}, {"value", "h" + std::to_string(i)}});
+    for (int i = 0; i < kBatch; ++i) items.push_back({{"key", b * kBatch + i}, {"value", "h" + std::to_string(i)}});
     const auto r = client_->PostJson("/v1/batch/put", {{"items", items}});
     ASSERT_EQ(r.status, 200) << r.Describe();
     if (b == 0) first = r.Json()["first_offset"].get<uint64_t>();
@@ -382,20 +384,25 @@ TEST_F(ChangesTest, SubscribeFromOneWhileWritingDeliversEveryWriteOnceInOrder) {
   EXPECT_TRUE(HasContentType(head, "text/event-stream"));
   writer.join();
   ASSERT_EQ(written.load(), kLive);
-  const size_t total = 201 + kLive;
+  const size_t total = 4 * kBatch + 1 + kLive;
   std::string stream;
   std::vector<Change> events;
+  size_t parsed = 0;  // bytes of `stream` already parsed (whole events)
   const auto until = Clock::now() + std::chrono::seconds(30);
   while (events.size() < total && Clock::now() < until) {
     if (!sub->ReadStream(&stream, std::chrono::milliseconds(200))) break;
-    events = ParseEvents(stream);
+    const size_t last = stream.rfind("\n\n");
+    if (last == std::string::npos || last + 2 <= parsed) continue;
+    const auto more = ParseEvents(stream.substr(parsed, last + 2 - parsed));
+    events.insert(events.end(), more.begin(), more.end());
+    parsed = last + 2;
   }
   ASSERT_EQ(events.size(), total);
   EXPECT_EQ(events[0].offset, first);
   EXPECT_TRUE(Contiguous(events, first));
-  EXPECT_EQ(events[200].op, "delete");
-  EXPECT_EQ(events[200].event, "delete");
-  EXPECT_EQ(events[200].key, 3u);
+  EXPECT_EQ(events[4 * kBatch].op, "delete");
+  EXPECT_EQ(events[4 * kBatch].event, "delete");
+  EXPECT_EQ(events[4 * kBatch].key, 3u);
   EXPECT_EQ(events.back().offset, last_live.load());
   EXPECT_EQ(events.back().value, "live" + std::to_string(kLive - 1));
 }
