@@ -18,6 +18,15 @@
 namespace kyrodb {
 namespace {
 
+// open(2), retried while a signal interrupts it.
+int OpenRetry(const std::string& path, int flags, mode_t mode = 0) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), flags, mode);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
 Status PosixError(const std::string& what, const std::string& path, int err) {
   std::string msg = what + " " + path + ": " + std::strerror(err);
   return Status::IOError(std::move(msg));
@@ -97,10 +106,7 @@ class EmptyMappedFile final : public MappedFile {
 };
 
 Status OpenForWrite(const std::string& path, int flags, std::unique_ptr<WritableFile>* out) {
-  int fd;
-  do {
-    fd = ::open(path.c_str(), flags | O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-  } while (fd < 0 && errno == EINTR);
+  int fd = OpenRetry(path, flags | O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return PosixError("open", path, errno);
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -124,10 +130,7 @@ class PosixFileLock final : public FileLock {
 class PosixFs final : public FileSystem {
  public:
   Status LockFile(const std::string& path, std::unique_ptr<FileLock>* out) override {
-    int fd;
-    do {
-      fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    } while (fd < 0 && errno == EINTR);
+    int fd = OpenRetry(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return PosixError("open", path, errno);
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
       int err = errno;
@@ -150,10 +153,7 @@ class PosixFs final : public FileSystem {
   }
 
   Status ReadFile(const std::string& path, std::string* out) override {
-    int fd;
-    do {
-      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    } while (fd < 0 && errno == EINTR);
+    int fd = OpenRetry(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return PosixError("open", path, errno);
     out->clear();
     char buf[1 << 16];
@@ -173,10 +173,7 @@ class PosixFs final : public FileSystem {
   }
 
   Status MapFile(const std::string& path, std::unique_ptr<MappedFile>* out) override {
-    int fd;
-    do {
-      fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    } while (fd < 0 && errno == EINTR);
+    int fd = OpenRetry(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return PosixError("open", path, errno);
     struct stat st {};
     if (::fstat(fd, &st) != 0) {
@@ -251,10 +248,7 @@ class PosixFs final : public FileSystem {
   }
 
   Status Truncate(const std::string& path, uint64_t size) override {
-    int fd;
-    do {
-      fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    } while (fd < 0 && errno == EINTR);
+    int fd = OpenRetry(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) return PosixError("open", path, errno);
     Status s;
     if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
@@ -267,10 +261,7 @@ class PosixFs final : public FileSystem {
   }
 
   Status SyncDir(const std::string& dir) override {
-    int fd;
-    do {
-      fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    } while (fd < 0 && errno == EINTR);
+    int fd = OpenRetry(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return PosixError("open", dir, errno);
     Status s;
     if (::fsync(fd) != 0) s = PosixError("fsync", dir, errno);

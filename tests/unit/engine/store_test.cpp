@@ -11,18 +11,12 @@ namespace kyrodb {
 namespace {
 
 using test::DeleteSync;
+using test::OpenStore;
 using test::GetOr;
 using test::PutSync;
 using test::ScratchDir;
 using test::TestOptions;
 using test::WriteSync;
-
-std::unique_ptr<Store> OpenStore(const Options& o) {
-  std::unique_ptr<Store> store;
-  Status s = Store::Open(o, &store);
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  return store;
-}
 
 TEST(Store, PutGetOverwriteDeleteAndOffsets) {
   ScratchDir dir;

@@ -81,6 +81,14 @@ inline void WriteAll(const std::string& path, const std::string& bytes) {
   ASSERT_TRUE(f->Close().ok());
 }
 
+// Opens a store, failing the test (and returning nullptr) when it cannot.
+inline std::unique_ptr<Store> OpenStore(const Options& o) {
+  std::unique_ptr<Store> store;
+  Status s = Store::Open(o, &store);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return store;
+}
+
 inline Options TestOptions(const std::string& dir) {
   Options o;
   o.data_dir = dir;
