@@ -185,6 +185,11 @@ const Setting kSettings[] = {
    [](std::string_view t, ServerConfig* c) { return Size(t, 1, 1000000, &c->http.max_batch_items); }},
   {"KYRODB_MAX_SCAN_LIMIT", true, false, "1000", "cap on /v1/scan limit",
    [](std::string_view t, ServerConfig* c) { return Size(t, 1, 1000000, &c->http.max_scan_limit); }},
+  {"KYRODB_MAX_SUBSCRIBERS", true, false, "64", "open /v1/subscribe streams (503 above)",
+   [](std::string_view t, ServerConfig* c) { return Size(t, 1, 1000000, &c->http.max_subscribers); }},
+  {"KYRODB_SUBSCRIBER_BUFFER_BYTES", true, false, "max(8 MiB, 2 x max body)",
+   "live writes a stream may lag behind before it is cut off",
+   [](std::string_view t, ServerConfig* c) { return Size(t, 64 * kKiB, 1 * kGiB, &c->http.subscriber_buffer_bytes); }},
   {"KYRODB_RL_DATA_RPS", true, false, "0 (unlimited)", "data requests per second per client IP",
    [](std::string_view t, ServerConfig* c) { return ParseRate(t, &c->http.data_rate.rps); }},
   {"KYRODB_RL_DATA_BURST", true, false, "max(1, rps)", "data bucket size",
@@ -338,6 +343,21 @@ ParseResult ParseServe(const std::vector<std::string>& args, const Environment& 
     return Fail("invalid KYRODB_MAX_BODY_BYTES " + std::to_string(cfg.http.max_body_bytes) +
                 ": must be at least KYRODB_MAX_VALUE_BYTES (" + std::to_string(cfg.store.max_value_bytes) +
                 ") or the largest value cannot be sent");
+  }
+  // A subscriber is cut off once the writes it has not taken pass its buffer,
+  // and one request can write up to a body's worth of values at once (a
+  // batch): a smaller buffer would cut off even a subscriber that keeps up.
+  if (set.count("KYRODB_SUBSCRIBER_BUFFER_BYTES") == 0) {
+    cfg.http.subscriber_buffer_bytes = std::max<size_t>(8 * kMiB, 2 * cfg.http.max_body_bytes);
+  } else if (cfg.http.subscriber_buffer_bytes < cfg.http.max_body_bytes) {
+    return Fail("invalid KYRODB_SUBSCRIBER_BUFFER_BYTES " + std::to_string(cfg.http.subscriber_buffer_bytes) +
+                ": must be at least KYRODB_MAX_BODY_BYTES (" + std::to_string(cfg.http.max_body_bytes) +
+                ") or one large write cuts off every subscriber");
+  }
+  if (cfg.http.max_subscribers >= cfg.http.max_connections) {
+    r.warnings.push_back("KYRODB_MAX_SUBSCRIBERS (" + std::to_string(cfg.http.max_subscribers) +
+                         ") is not below KYRODB_MAX_CONNECTIONS (" + std::to_string(cfg.http.max_connections) +
+                         "): change streams can take every connection");
   }
   for (auto [rate, name] : {std::pair{&cfg.http.data_rate, "DATA"}, std::pair{&cfg.http.admin_rate, "ADMIN"}}) {
     if (!rate->enabled()) {

@@ -44,6 +44,8 @@ TEST(Config, Defaults) {
   EXPECT_TRUE(c.http.auth_token.empty());
   EXPECT_EQ(c.log_level, "info");
   EXPECT_FALSE(c.store.warm_on_start);
+  EXPECT_EQ(c.http.max_subscribers, 64u);
+  EXPECT_EQ(c.http.subscriber_buffer_bytes, 8u << 20);
   EXPECT_EQ(MustServe({"serve"}, {}, 0).http.threads, 1u) << "unknown hardware count";
 }
 
@@ -93,7 +95,8 @@ TEST(Config, EveryVariable) {
       {"KYRODB_MAX_HEADER_BYTES", "8192"},    {"KYRODB_MAX_CONNECTIONS", "50"},
       {"KYRODB_READ_TIMEOUT_MS", "2000"},     {"KYRODB_IDLE_TIMEOUT_MS", "30000"},
       {"KYRODB_SHUTDOWN_TIMEOUT_MS", "500"},  {"KYRODB_MAX_BATCH_ITEMS", "64"},
-      {"KYRODB_MAX_SCAN_LIMIT", "500"},
+      {"KYRODB_MAX_SCAN_LIMIT", "500"},      {"KYRODB_MAX_SUBSCRIBERS", "8"},
+      {"KYRODB_SUBSCRIBER_BUFFER_BYTES", "65536"},
   };
   ServerConfig c = MustServe({"serve"}, env);
   EXPECT_TRUE(c.store.warm_on_start);
@@ -121,6 +124,51 @@ TEST(Config, EveryVariable) {
   EXPECT_EQ(c.http.shutdown_timeout, std::chrono::milliseconds(500));
   EXPECT_EQ(c.http.max_batch_items, 64u);
   EXPECT_EQ(c.http.max_scan_limit, 500u);
+  EXPECT_EQ(c.http.max_subscribers, 8u);
+  EXPECT_EQ(c.http.subscriber_buffer_bytes, 65536u);
+}
+
+TEST(Config, SubscriberLimits) {
+  ServerConfig c = MustServe({"serve", "--max-subscribers", "2", "--subscriber-buffer-bytes=4194304"},
+                             {{"KYRODB_MAX_SUBSCRIBERS", "100"}, {"KYRODB_SUBSCRIBER_BUFFER_BYTES", "9999999"}});
+  EXPECT_EQ(c.http.max_subscribers, 2u) << "the flag wins";
+  EXPECT_EQ(c.http.subscriber_buffer_bytes, 4194304u);
+  // Bounds, both ends.
+  EXPECT_EQ(MustServe({"serve"}, {{"KYRODB_MAX_SUBSCRIBERS", "1"}}).http.max_subscribers, 1u);
+  EXPECT_EQ(MustServe({"serve"}, {{"KYRODB_MAX_SUBSCRIBERS", "1000000"}, {"KYRODB_MAX_CONNECTIONS", "1000000"}})
+                .http.max_subscribers,
+            1000000u);
+  EXPECT_EQ(MustServe({"serve"}, {{"KYRODB_SUBSCRIBER_BUFFER_BYTES", "1073741824"}}).http.subscriber_buffer_bytes,
+            1u << 30);
+  for (const char* bad : {"0", "-1", "1000001", "many", "64 ", "1e3", "18446744073709551616"}) {
+    ExpectError({"serve"}, {{"KYRODB_MAX_SUBSCRIBERS", bad}}, {"KYRODB_MAX_SUBSCRIBERS", "from 1 to 1000000"});
+  }
+  for (const char* bad : {"0", "65535", "1073741825", "8MiB", "-8388608"}) {
+    ExpectError({"serve"}, {{"KYRODB_SUBSCRIBER_BUFFER_BYTES", bad}},
+                {"KYRODB_SUBSCRIBER_BUFFER_BYTES", "from 65536 to 1073741824"});
+  }
+  ExpectError({"serve", "--max-subscribers", "0"}, {}, {"--max-subscribers"});
+  ExpectError({"serve", "--subscriber-buffer-bytes=1k"}, {}, {"--subscriber-buffer-bytes"});
+
+  // One request can write a body's worth of values: the buffer must hold it,
+  // or a subscriber that keeps up is still cut off.
+  ExpectError({"serve"}, {{"KYRODB_SUBSCRIBER_BUFFER_BYTES", "1048576"}},
+              {"KYRODB_SUBSCRIBER_BUFFER_BYTES", "KYRODB_MAX_BODY_BYTES"});
+  c = MustServe({"serve"}, {{"KYRODB_MAX_VALUE_BYTES", "50000"},
+                            {"KYRODB_MAX_BODY_BYTES", "100000"},
+                            {"KYRODB_SUBSCRIBER_BUFFER_BYTES", "100000"}});
+  EXPECT_EQ(c.http.subscriber_buffer_bytes, 100000u);
+  // Unset, the buffer grows with the body limit so large values do not cut
+  // every stream off.
+  c = MustServe({"serve"}, {{"KYRODB_MAX_VALUE_BYTES", "16777216"}});
+  EXPECT_EQ(c.http.subscriber_buffer_bytes, 2 * c.http.max_body_bytes);
+  EXPECT_EQ(MustServe({"serve"}, {{"KYRODB_MAX_VALUE_BYTES", "1000"}}).http.subscriber_buffer_bytes, 8u << 20)
+      << "never below the 8 MiB default";
+
+  ParseResult r = Parse({"serve"}, {{"KYRODB_MAX_SUBSCRIBERS", "50"}, {"KYRODB_MAX_CONNECTIONS", "50"}});
+  ASSERT_TRUE(r.ok()) << r.error;
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_NE(r.warnings[0].find("can take every connection"), std::string::npos) << r.warnings[0];
 }
 
 TEST(Config, BodyLimitFollowsValueLimit) {
@@ -160,6 +208,7 @@ TEST(Config, BadValuesNameTheVariable) {
       {"KYRODB_IDLE_TIMEOUT_MS", "x"}, {"KYRODB_MAX_BATCH_ITEMS", "0"},   {"KYRODB_MAX_SCAN_LIMIT", "0"},
       {"KYRODB_MAX_HEADER_BYTES", "10"}, {"KYRODB_REBUILD_DELTA_ENTRIES", "-1"},
       {"KYRODB_COMPACT_WAL_BYTES", "lots"}, {"KYRODB_DATA_DIR", ""},
+      {"KYRODB_MAX_SUBSCRIBERS", "0"},   {"KYRODB_SUBSCRIBER_BUFFER_BYTES", "1"},
   };
   for (const Case& c : cases) {
     if (std::string(c.value).empty()) continue;  // empty counts as unset
