@@ -6,14 +6,32 @@
 // flight must have landed whole or not at all), then let several writers
 // hammer it with puts (JSON and raw), batch puts and deletes, reading some
 // writes back at once, while admin calls (snapshot, index build, compaction)
-// run alongside, and SIGKILL it at a random moment. Each writer owns its keys
-// and one keep-alive connection, so every key's history is sequential and at
-// most one request per writer is ever unresolved.
+// run alongside, and SIGKILL it. Each writer owns its keys and one keep-alive
+// connection, so every key's history is sequential and at most one request
+// per writer is ever unresolved.
 //
-// Knobs: KYRO_CRASH_CYCLES (default 20), KYRO_CRASH_SEED (default: time),
+// Where the kill lands, by cycle (cycle % 4):
+//   0  random: 50..700 ms into the cycle (default settings, or the busy ones
+//      below every other time);
+//   1  snapshot: the moment snapshot.bin.tmp is created, closed after its
+//      fsync, or renamed to snapshot.bin (before the directory fsync);
+//   2  index: the moment index-rmi.bin.tmp is created or closed;
+//   3  compaction: the moment the checkpoint unlinks its first or second
+//      covered WAL segment.
+// Aimed cycles run the server with tiny checkpoint thresholds (a checkpoint
+// every few dozen writes, 4 KiB WAL segments) so that every phase comes
+// round within milliseconds; an inotify watch on the data directory sends the
+// SIGKILL (phase_kill.h). After every kill, `kyrodb-engine verify` must pass
+// on the files as the kill left them; a leftover temp file, or a WAL segment
+// the snapshot already covers, proves the kill cut that phase in the middle.
+//
+// Knobs: KYRO_CRASH_CYCLES (default 100), KYRO_CRASH_SEED (default: time),
 // KYRO_CRASH_WRITERS (default 4).
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -26,6 +44,7 @@
 #include <thread>
 #include <vector>
 
+#include "phase_kill.h"
 #include "support/api_assertions.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -87,7 +106,38 @@ struct Totals {
   uint64_t admin_calls = 0;
   uint64_t keys_checked = 0;
   uint64_t losses = 0;
+  std::array<uint64_t, 4> kills{};  // by Phase: where the kill was aimed and fired
+  uint64_t missed = 0;              // aimed, but no event in time: killed at random
+  uint64_t snapshot_tmp_left = 0;   // proof the kill cut the snapshot write
+  uint64_t index_tmp_left = 0;      // ... the index-file write
+  uint64_t covered_wal_left = 0;    // ... the WAL segment removal
+  uint64_t verify_runs = 0;
 };
+
+bool FileExists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+// The event that fires an aimed kill, picked at random among a phase's steps.
+FileTrigger PickTrigger(Phase phase, std::mt19937_64& rng) {
+  FileTrigger t;
+  switch (phase) {
+    case Phase::kSnapshot:
+      switch (rng() % 3) {
+        case 0: t = {IN_CREATE, "snapshot.bin.tmp"}; break;
+        case 1: t = {IN_CLOSE_WRITE, "snapshot.bin.tmp"}; break;
+        default: t = {IN_MOVED_TO, "snapshot.bin"}; break;
+      }
+      break;
+    case Phase::kIndex:
+      t = rng() % 2 ? FileTrigger{IN_CREATE, "index-rmi.bin.tmp"} : FileTrigger{IN_CLOSE_WRITE, "index-rmi.bin.tmp"};
+      break;
+    case Phase::kCompaction:
+      t = {IN_DELETE, "wal.", /*prefix=*/true, /*skip=*/static_cast<int>(rng() % 2)};
+      break;
+    case Phase::kRandom:
+      break;
+  }
+  return t;
+}
 
 std::string MakeValue(Writer& w, uint64_t key, bool binary) {
   std::string v = "w" + std::to_string(w.id) + "k" + std::to_string(key) + "s" + std::to_string(++w.seq) + "|";
@@ -201,7 +251,7 @@ void RunAdmin(const std::string& host, uint16_t port, const std::atomic<bool>& s
 class CrashTest : public ::testing::Test {};
 
 TEST_F(CrashTest, AcknowledgedWritesSurviveKill9) {
-  const uint64_t cycles = EnvOr("KYRO_CRASH_CYCLES", 20);
+  const uint64_t cycles = EnvOr("KYRO_CRASH_CYCLES", 100);
   const uint64_t seed = EnvOr("KYRO_CRASH_SEED", static_cast<uint64_t>(Clock::now().time_since_epoch().count()));
   const int writer_count = static_cast<int>(std::max<uint64_t>(1, EnvOr("KYRO_CRASH_WRITERS", 4)));
   std::printf("crash_test: cycles=%llu writers=%d seed=%llu (KYRO_CRASH_SEED to repeat)\n",
@@ -209,11 +259,21 @@ TEST_F(CrashTest, AcknowledgedWritesSurviveKill9) {
   std::fflush(stdout);
   std::mt19937_64 rng(seed);
 
+  // Two servers on one data directory, never running at once: default
+  // settings, and "busy" ones under which a checkpoint (snapshot, index,
+  // WAL segment removal) runs every few dozen writes.
   TempDir dir("kyrodb-crash-");
   ServerOptions options;
   options.data_dir = dir.Sub("data");
   options.env = {{"KYRODB_DISABLE_HTTP_LOG", "1"}};
-  ServerProcess server(options);
+  ServerOptions busy_options = options;
+  busy_options.env.push_back({"KYRODB_REBUILD_DELTA_ENTRIES", "48"});
+  busy_options.env.push_back({"KYRODB_COMPACT_WAL_BYTES", "32768"});
+  busy_options.env.push_back({"KYRODB_WAL_SEGMENT_BYTES", "4096"});
+  ServerProcess default_server(options);
+  ServerProcess busy_server(busy_options);
+  ServerProcess* server = &default_server;
+  const std::string binary = EngineBinary();
 
   std::vector<Writer> writers(writer_count);
   for (int i = 0; i < writer_count; ++i) {
@@ -235,7 +295,7 @@ TEST_F(CrashTest, AcknowledgedWritesSurviveKill9) {
 
   // Reads every key back and compares it with what the writers know.
   auto verify = [&](uint64_t cycle) {
-    auto client = server.NewClient(std::chrono::seconds(10));
+    auto client = server->NewClient(std::chrono::seconds(10));
     const std::string where = "cycle " + std::to_string(cycle) + " ";
     for (auto& w : writers) {
       std::map<uint64_t, Value> got;
@@ -289,8 +349,10 @@ TEST_F(CrashTest, AcknowledgedWritesSurviveKill9) {
   };
 
   for (uint64_t cycle = 0; cycle < cycles; ++cycle) {
+    const auto phase = static_cast<Phase>(cycle % 4);
+    server = (phase != Phase::kRandom || rng() % 2 == 0) ? &busy_server : &default_server;
     std::string error;
-    ASSERT_TRUE(server.StartAndWaitReady(&error)) << "cycle " << cycle << ": " << error;
+    ASSERT_TRUE(server->StartAndWaitReady(&error)) << "cycle " << cycle << ": " << error;
     verify(cycle);
     ASSERT_TRUE(losses.empty()) << "after cycle " << cycle << ", first loss: " << losses.front()
                                 << " (" << losses.size() << " in all; seed " << seed << ")";
@@ -300,16 +362,45 @@ TEST_F(CrashTest, AcknowledgedWritesSurviveKill9) {
     std::vector<std::thread> threads;
     for (auto& w : writers) {
       w.acked_puts = w.acked_deletes = w.acked_batches = w.read_backs = w.max_offset = 0;
-      threads.emplace_back(RunWriter, std::ref(w), server.host(), server.port(), std::cref(stop));
+      threads.emplace_back(RunWriter, std::ref(w), server->host(), server->port(), std::cref(stop));
     }
     const bool with_admin = rng() % 3 != 0;
     if (with_admin) {
-      threads.emplace_back(RunAdmin, server.host(), server.port(), std::cref(stop), rng(), std::ref(admin_calls));
+      threads.emplace_back(RunAdmin, server->host(), server->port(), std::cref(stop), rng(), std::ref(admin_calls));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 651));
-    server.Kill9();
+    Phase landed = Phase::kRandom;
+    FileTrigger trigger;
+    if (phase == Phase::kRandom) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 651));
+    } else {
+      // Let the writers run a little, then kill on the phase's next event.
+      trigger = PickTrigger(phase, rng);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 200));
+      FileEventKiller killer(server->data_dir(), server->pid(), trigger);
+      ASSERT_TRUE(killer.error().empty()) << killer.error();
+      if (killer.Wait(std::chrono::milliseconds(2000))) {
+        landed = phase;
+      } else {
+        ++totals.missed;
+      }
+    }
+    server->Kill9();  // the aimed kill was sent already: this only reaps
     stop = true;
     for (auto& t : threads) t.join();
+    ++totals.kills[static_cast<size_t>(landed)];
+
+    // The files as the kill left them: consistent, and did it cut the phase?
+    const std::string data = server->data_dir();
+    const bool snapshot_tmp = FileExists(data + "/snapshot.bin.tmp");
+    const bool index_tmp = FileExists(data + "/index-rmi.bin.tmp");
+    const VerifyReport report = RunVerify(binary, data);
+    ++totals.verify_runs;
+    EXPECT_EQ(report.exit_status, 0) << "cycle " << cycle << ": kyrodb-engine verify after a kill ("
+                                     << PhaseName(landed) << ", " << trigger.Describe() << ") failed:\n"
+                                     << report.output;
+    if (landed == Phase::kSnapshot && snapshot_tmp) ++totals.snapshot_tmp_left;
+    if (landed == Phase::kIndex && index_tmp) ++totals.index_tmp_left;
+    if (landed == Phase::kCompaction && report.covered_segments > 0) ++totals.covered_wal_left;
 
     for (auto& w : writers) {
       totals.acked_puts += w.acked_puts;
@@ -326,9 +417,12 @@ TEST_F(CrashTest, AcknowledgedWritesSurviveKill9) {
 
   // A last start checks the final cycle, then a clean shutdown.
   std::string error;
-  ASSERT_TRUE(server.StartAndWaitReady(&error)) << "final start: " << error;
+  server = &default_server;
+  ASSERT_TRUE(server->StartAndWaitReady(&error)) << "final start: " << error;
   verify(cycles);
-  EXPECT_EQ(server.Terminate(), 0) << "SIGTERM after the crash loop must exit 0";
+  EXPECT_EQ(server->Terminate(), 0) << "SIGTERM after the crash loop must exit 0";
+  const VerifyReport final_report = RunVerify(binary, server->data_dir());
+  EXPECT_EQ(final_report.exit_status, 0) << "verify after the clean shutdown:\n" << final_report.output;
 
   const double secs = std::chrono::duration<double>(Clock::now() - started).count();
   auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
@@ -340,9 +434,22 @@ TEST_F(CrashTest, AcknowledgedWritesSurviveKill9) {
       u(totals.acked_deletes), u(totals.acked_batches), u(totals.read_backs), u(totals.in_flight_landed),
       u(totals.in_flight_lost), u(totals.admin_calls), u(totals.keys_checked), u(max_acked_offset), losses.size(),
       u(seed), secs);
+  std::printf(
+      "crash_test: kills: random=%llu snapshot=%llu index=%llu compaction=%llu (aimed, no event in 2 s: %llu); "
+      "cut mid-phase for sure: snapshot.bin.tmp left=%llu index-rmi.bin.tmp left=%llu covered WAL segment left=%llu; "
+      "verify runs=%llu\n",
+      u(totals.kills[0]), u(totals.kills[1]), u(totals.kills[2]), u(totals.kills[3]), u(totals.missed),
+      u(totals.snapshot_tmp_left), u(totals.index_tmp_left), u(totals.covered_wal_left), u(totals.verify_runs + 1));
   std::fflush(stdout);
   for (const auto& loss : losses) ADD_FAILURE() << "LOSS: " << loss;
   EXPECT_GT(totals.acked_puts, 0u) << "the loop acknowledged nothing: it tested nothing";
+  // Every aimed phase must have been hit at least once, or the loop did not
+  // test what it says (only checked on runs long enough to expect it).
+  if (cycles >= 20) {
+    for (Phase p : {Phase::kSnapshot, Phase::kIndex, Phase::kCompaction}) {
+      EXPECT_GT(totals.kills[static_cast<size_t>(p)], 0u) << "no kill landed in the " << PhaseName(p) << " phase";
+    }
+  }
 }
 
 }  // namespace
