@@ -125,11 +125,18 @@ class ResponseSink : public bhttp::basic_parser<false> {
  public:
   int status = 0;
   uint64_t body_bytes = 0;
+  unsigned retry_after = 0;  // seconds, from a Retry-After header (429/503)
 
  private:
   void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int, beast::error_code&) override {}
   void on_response_impl(int code, beast::string_view, int, beast::error_code&) override { status = code; }
-  void on_field_impl(bhttp::field, beast::string_view, beast::string_view, beast::error_code&) override {}
+  void on_field_impl(bhttp::field f, beast::string_view, beast::string_view value, beast::error_code&) override {
+    if (f != bhttp::field::retry_after) return;
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    (void)p;
+    if (ec == std::errc()) retry_after = v;
+  }
   void on_header_impl(beast::error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
   std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
@@ -277,9 +284,18 @@ class Conn : public std::enable_shared_from_this<Conn> {
       batch_count_ = 0;  // a refused batch is counted, not retried
     }
     bool keep = parser_->keep_alive();
+    const unsigned retry_after = parser_->retry_after;
     parser_.reset();
+    failures_in_row_ = 0;
     if (!keep) {
       ++reconnects;
+      if (!ok && retry_after > 0) {
+        // Refused and closed (503 too_many_connections): come back when the
+        // server asks to, like a well-behaved client, not in a tight loop.
+        timer_.expires_after(std::chrono::seconds(retry_after));
+        timer_.async_wait([self = shared_from_this()](beast::error_code) { self->Connect(); });
+        return;
+      }
       return Connect();
     }
     Next();
@@ -295,7 +311,9 @@ class Conn : public std::enable_shared_from_this<Conn> {
     // A failed load batch is sent again (same keys, same values) up to 3 times.
     if (sh_.spec.kind == PhaseKind::kLoad && batch_count_ > 0 && ++batch_retries_ > 3) batch_count_ = 0;
     ++reconnects;
-    timer_.expires_after(std::chrono::milliseconds(20));
+    // 20 ms, doubling while failures repeat, at most 1 s.
+    const unsigned shift = std::min(failures_in_row_++, 6u);
+    timer_.expires_after(std::chrono::milliseconds(std::min(20u << shift, 1000u)));
     timer_.async_wait([self = shared_from_this()](beast::error_code) { self->Connect(); });
   }
 
@@ -456,6 +474,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
   uint64_t batch_first_ = 0;
   uint64_t batch_count_ = 0;
   unsigned batch_retries_ = 0;
+  unsigned failures_in_row_ = 0;
 };
 
 Runner::Runner(const Options& options) : opt_(options), shared_(std::make_unique<Shared>(options)) {

@@ -5,16 +5,22 @@
 //
 // Loopback only unless --allow-remote. Every phase is bounded by its seconds
 // plus --timeout-seconds of drain; see --help and docs/BENCHMARKS.md.
+#include <sys/resource.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <deque>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
-#include <deque>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -159,7 +165,7 @@ std::string Now() {
   return buf;
 }
 
-bool WriteOut(const Options& o, const std::vector<Row>& rows) {
+bool WriteOut(const Options& o, const std::vector<Row>& rows, const json& admin) {
   if (o.out.empty()) return true;
   if (o.out.ends_with(".json")) {
     json doc;
@@ -179,6 +185,7 @@ bool WriteOut(const Options& o, const std::vector<Row>& rows) {
     json phases = json::array();
     for (const Row& r : rows) phases.push_back(RowJson(r, o));
     doc["phases"] = phases;
+    if (!admin.empty()) doc["admin"] = admin;
     std::ofstream f(o.out, std::ios::trunc);
     f << doc.dump(1) << "\n";
     if (!f) {
@@ -219,6 +226,84 @@ bool WriteOut(const Options& o, const std::vector<Row>& rows) {
   return true;
 }
 
+// One descriptor per connection: raise the soft RLIMIT_NOFILE (up to the hard
+// limit) so thousands of connections do not fail with EMFILE.
+void RaiseFileLimit(const Options& o) {
+  const rlim_t need =
+      static_cast<rlim_t>(std::max({o.load_concurrency, o.read_concurrency, o.write_concurrency})) + 64;
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) return;
+  rlimit want = rl;
+  want.rlim_cur = rl.rlim_max == RLIM_INFINITY ? need : std::min(need, rl.rlim_max);
+  if (setrlimit(RLIMIT_NOFILE, &want) != 0 || want.rlim_cur < need) {
+    std::fprintf(stderr, "kyrodb-bench: open-file limit %llu (hard %llu) is below the %llu connections need; "
+                 "raise it (ulimit -Hn)\n",
+                 static_cast<unsigned long long>(want.rlim_cur), static_cast<unsigned long long>(rl.rlim_max),
+                 static_cast<unsigned long long>(need));
+  }
+}
+
+// --admin-every: checkpoints on demand while the load runs.
+class AdminLoop {
+ public:
+  struct RouteStats {
+    uint64_t calls = 0;
+    std::map<std::string, uint64_t> outcomes;  // "200", "503", "timeout: ..."
+    double max_seconds = 0;
+  };
+
+  AdminLoop(Runner& runner, double every) : runner_(runner), every_(every) {
+    if (every_ > 0) thread_ = std::thread([this] { Run(); });
+  }
+  ~AdminLoop() { Stop(); }
+
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  const std::map<std::string, RouteStats>& stats() const { return stats_; }
+
+ private:
+  void Run() {
+    static const char* kRoutes[] = {"/v1/compact", "/v1/rmi/build"};
+    for (unsigned n = 0;; ++n) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        if (cv_.wait_for(lock, std::chrono::duration<double>(every_), [this] { return stop_; })) return;
+      }
+      const char* route = kRoutes[n % 2];
+      auto t0 = std::chrono::steady_clock::now();
+      auto r = runner_.Request("POST", route, "", std::chrono::seconds(60));
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      RouteStats& st = stats_[route];
+      ++st.calls;
+      std::string outcome = r.status ? std::to_string(r.status) : r.error;
+      if (r.status != 0 && r.status != 200) {
+        // "503 too_many_connections": the error code says which limit.
+        json body = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+        if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+          outcome += " " + body["error"].value("code", std::string());
+        }
+      }
+      ++st.outcomes[outcome];
+      st.max_seconds = std::max(st.max_seconds, secs);
+    }
+  }
+
+  Runner& runner_;
+  double every_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::map<std::string, RouteStats> stats_;  // written by the thread until Stop()
+  std::thread thread_;
+};
+
 int WaitReady(Runner& runner, const Options& o) {
   auto start = std::chrono::steady_clock::now();
   auto deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -250,6 +335,7 @@ int WaitReady(Runner& runner, const Options& o) {
 int main(int argc, char** argv) {
   Options o = ParseOptions(argc, argv);
   if (!CheckLoopback(o)) return 2;
+  RaiseFileLimit(o);
 
   Runner runner(o);
   if (o.wait_ready > 0 && WaitReady(runner, o) != 0) return 1;
@@ -304,6 +390,7 @@ int main(int argc, char** argv) {
   if (o.write_seconds > 0) plan.push_back({"write", PhaseKind::kWrite, o.write_concurrency, o.write_seconds, 0.0});
   if (o.mix && o.mix_seconds > 0) plan.push_back({"mixed", PhaseKind::kMixed, o.read_concurrency, o.mix_seconds, *o.mix});
 
+  AdminLoop admin(runner, plan.empty() ? 0 : o.admin_every);
   for (const Measured& m : plan) {
     if (runner.dead()) break;
     PhaseSpec spec;
@@ -332,7 +419,20 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
 
+  admin.Stop();
+  json admin_json = json::object();
+  for (const auto& [route, st] : admin.stats()) {
+    std::string outcomes;
+    for (const auto& [what, n] : st.outcomes) {
+      outcomes += (outcomes.empty() ? "" : ", ") + (std::isdigit(static_cast<unsigned char>(what[0])) ? "HTTP " + what : what) +
+                  ": " + std::to_string(n);
+    }
+    std::printf("admin %s: %llu calls (%s), slowest %.2f s\n", route.c_str(), static_cast<unsigned long long>(st.calls),
+                outcomes.c_str(), st.max_seconds);
+    admin_json[route] = {{"calls", st.calls}, {"outcomes", st.outcomes}, {"max_seconds", st.max_seconds}};
+  }
+
   if (!rows.empty()) PrintTable(rows);
-  if (!WriteOut(o, rows)) return 1;
+  if (!WriteOut(o, rows, admin_json)) return 1;
   return runner.dead() ? 1 : 0;
 }

@@ -37,6 +37,9 @@ connection).
   --mix-seconds S            mixed phase length (default --read-seconds), --read-concurrency
                              connections
   --warmup-seconds S         unrecorded run before each measured phase (default 1)
+  --admin-every S            while the read/write/mixed phases run, POST /v1/compact and
+                             POST /v1/rmi/build in turn every S seconds (checkpoints under
+                             load); their statuses are printed and in --out (default 0: off)
   --dist uniform|zipf        key distribution (default uniform)
   --zipf-theta T             Zipf exponent (default 0.99)
   --zipf-scramble 0|1        spread hot ranks over the key space (default 1)
@@ -186,6 +189,8 @@ Options ParseOptions(int argc, char** argv) {
       o.mix_seconds = ParseDouble(flag, need());
     } else if (flag == "--warmup-seconds") {
       o.warmup_seconds = ParseDouble(flag, need());
+    } else if (flag == "--admin-every") {
+      o.admin_every = ParseDouble(flag, need());
     } else if (flag == "--dist") {
       std::string_view d = need();
       if (d == "uniform") {

@@ -33,6 +33,7 @@ struct Options {
   std::optional<double> mix;  // read fraction of the mixed phase
   double mix_seconds = -1;    // default: read_seconds
   double warmup_seconds = 1;
+  double admin_every = 0;  // POST /v1/compact and /v1/rmi/build in turn, every S seconds
 
   bool zipf = false;
   double zipf_theta = 0.99;
