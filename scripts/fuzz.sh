@@ -15,6 +15,8 @@
 # Knobs:
 #   KYRO_FUZZ_TARGETS="fuzz_wal_segment fuzz_snapshot"   run only these
 #   KYRO_FUZZ_JOBS=2          build parallelism (default 2)
+#   KYRO_FUZZ_BUILD_DIR=build/fuzz   where to configure and build (default
+#                             build/fuzz; the paths below assume it)
 #
 # Fuzzing for hours (build once with this script, e.g. `scripts/fuzz.sh 1`):
 #   scripts/fuzz.sh 3600                 one hour per target, one after another
@@ -40,13 +42,13 @@ fi
 all_targets=(fuzz_wal_record fuzz_wal_segment fuzz_snapshot fuzz_index_file fuzz_http_key fuzz_http_json fuzz_http_url)
 read -r -a targets <<<"${KYRO_FUZZ_TARGETS:-${all_targets[*]}}"
 jobs="${KYRO_FUZZ_JOBS:-2}"
-build=build/fuzz
+build="${KYRO_FUZZ_BUILD_DIR:-build/fuzz}"
 bindir="$build/tests/fuzz"
 
 # Quiet and idempotent when clang and the libFuzzer runtime are installed.
 if ! bash scripts/install_deps.sh --fuzz; then
-  echo "fuzz: could not install clang / libclang-rt-14-dev" >&2
-  echo "fuzz: 0 passed, ${#targets[@]} failed"
+  echo "fuzz: could not install clang-14 / libclang-rt-14-dev" >&2
+  echo "fuzz: 0 passed, ${#targets[@]} failed (clang-14 not installed)"
   exit 1
 fi
 
@@ -54,19 +56,19 @@ mkdir -p "$build"
 if [[ ! -f "$build/build.ninja" ]]; then
   # attach.cmake adds tests/fuzz when the top-level CMakeLists.txt does not.
   if ! cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+      -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
       -DKYRODB_BUILD_FUZZ=ON -DKYRODB_BUILD_TESTS=OFF -DKYRODB_BUILD_BENCH=OFF \
       -DCMAKE_PROJECT_INCLUDE="$PWD/tests/fuzz/attach.cmake" >"$build/configure.log" 2>&1; then
     cat "$build/configure.log"
     rm -f "$build/build.ninja"
-    echo "fuzz: 0 passed, ${#targets[@]} failed"
+    echo "fuzz: 0 passed, ${#targets[@]} failed (configure failed)"
     exit 1
   fi
 fi
 echo "=== fuzz: building ${#targets[@]} targets in $build"
 if ! cmake --build "$build" -j"$jobs" --target "${targets[@]}" >"$build/build.log" 2>&1; then
   grep -E 'error|FAILED' "$build/build.log" | head -40
-  echo "fuzz: 0 passed, ${#targets[@]} failed"
+  echo "fuzz: 0 passed, ${#targets[@]} failed (build failed: $build/build.log)"
   exit 1
 fi
 
@@ -87,6 +89,8 @@ for t in "${targets[@]}"; do
   if [[ -f "tests/fuzz/$t.dict" ]]; then dict=(-dict="tests/fuzz/$t.dict"); fi
   log="$work/$t.log"
   t0="$(date +%s)"
+  # timeout: a last resort should libFuzzer itself get stuck (exit 124).
+  timeout -k 10 $((secs + 120)) \
   "$bindir/$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=25 -print_final_stats=1 \
     "${dict[@]}" -artifact_prefix="$work/artifacts-$t/" "$corpus" >"$log" 2>&1
   rc=$?

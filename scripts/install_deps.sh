@@ -4,7 +4,7 @@
 # exits, so build.sh / test.sh / serve.sh can call it every time.
 #
 # Usage: scripts/install_deps.sh [--fuzz]
-#   --fuzz (or KYRO_FUZZ=1)  also install clang + libFuzzer runtime
+#   --fuzz (or KYRO_FUZZ=1)  also install clang-14 + its libFuzzer runtime
 set -euo pipefail
 
 packages=(
@@ -27,7 +27,9 @@ for arg in "$@"; do
   esac
 done
 if [[ "$fuzz" == "1" ]]; then
-  packages+=(clang libclang-rt-14-dev)
+  # The runtime (libFuzzer, ASan) must match the compiler's version, so both
+  # are pinned to 14, Debian 12's clang; scripts/fuzz.sh uses clang++-14.
+  packages+=(clang-14 libclang-rt-14-dev)
 fi
 
 missing=()
