@@ -20,7 +20,7 @@
 #   KYRO_LOAD_MIX         read fraction of the mixed phase [0.8]
 #   KYRO_LOAD_VAL_BYTES   value size [64]
 #   KYRO_LOAD_ADMIN_EVERY seconds between POST /v1/compact and /v1/rmi/build, in turn [4]
-#   KYRO_LOAD_DELTA       KYRODB_REBUILD_DELTA_ENTRIES (automatic checkpoints) [50000]
+#   KYRO_LOAD_DELTA       KYRODB_REBUILD_DELTA_ENTRIES (automatic checkpoints) [20000]
 #   KYRO_LOAD_OUT         keep the JSON results and server log in this directory [none]
 # Loopback only; the server runs on a temp data dir and a free port and is
 # stopped by its PID; every client is bounded by its phase length plus a drain
@@ -39,7 +39,7 @@ keys="${KYRO_LOAD_KEYS:-200000}"
 mix="${KYRO_LOAD_MIX:-0.8}"
 val_bytes="${KYRO_LOAD_VAL_BYTES:-64}"
 admin_every="${KYRO_LOAD_ADMIN_EVERY:-4}"
-delta="${KYRO_LOAD_DELTA:-50000}"
+delta="${KYRO_LOAD_DELTA:-20000}"
 out_dir="${KYRO_LOAD_OUT:-}"
 
 for f in "$bin" "$bench"; do
