@@ -51,8 +51,11 @@ struct WriteOptions {
   std::string idempotency_key;
 };
 
-// Called once per write, on the WAL thread, after the write is durable (or has
-// failed). Keep it short: post the real work to your own executor.
+// Called once per write, after the write is durable (or has failed), on the
+// store's WAL completion thread, in write order (a write refused up front, e.g.
+// an oversized value or a closing store, is answered at once on the caller's
+// thread). Keep it short: post the real work to your own executor; while it
+// runs, later groups are written and synced, but none are answered.
 //   ok            -> `offset` is the write's offset (first offset for a batch)
 //   NotFound      -> Delete of a key that does not exist; nothing was written
 //   InvalidArgument, Unavailable, IOError -> nothing was acknowledged
@@ -105,7 +108,11 @@ struct StoreStats {
   uint64_t index_generation = 0;
   uint64_t index_leaves = 0;
   uint64_t index_max_error = 0;
-  double index_mean_error = 0;
+  double index_mean_error = 0;  // 0 until the index is verified
+  // false from start until the index loaded from index-rmi.bin has been
+  // checked against every key (in the background, after Open returns);
+  // lookups binary-search the keys meanwhile, exact but slower.
+  bool index_verified = true;
   uint64_t wal_bytes = 0;       // bytes in live WAL segments
   uint64_t wal_segments = 0;
   uint64_t snapshot_offset = 0;
@@ -155,7 +162,7 @@ class Store {
                          uint64_t* first_available) const = 0;
 
   // Starts a live feed of writes (see Subscription). `notify` runs on the WAL
-  // thread whenever entries were added or the feed was dropped: it must not
+  // completion thread whenever entries were added or the feed was dropped: it must not
   // block (post to your own executor and Drain there). `max_buffered_bytes`
   // bounds what may pile up before the subscriber is dropped.
   virtual std::shared_ptr<Subscription> Subscribe(size_t max_buffered_bytes, std::function<void()> notify) = 0;

@@ -480,7 +480,42 @@ void StoreImpl::MaybeWakeBackground(size_t delta_entries) {
   bg_cv_.notify_one();
 }
 
+void StoreImpl::VerifyLoadedIndex(std::shared_ptr<BaseTable> base) {
+  const auto start = Clock::now();
+  double mean_error = 0;
+  Status s = VerifyIndexKeys(*base->index(), [this] { return closed_.load(); }, &mean_error);
+  if (s.ok()) {
+    base->MarkIndexVerified(mean_error);
+    log::Info("index_verified", {{"keys", base->count()}, {"ms", MillisSince(start)}});
+    return;
+  }
+  if (closed_.load()) return;
+  log::Warn("index_file_rejected", {{"file", IndexPath(dir_)}, {"reason", s.ToString()}});
+  // Rebuild under the checkpoint lock: a checkpoint writes index-rmi.bin
+  // (through the same temp file) and may replace this base meanwhile, in
+  // which case the new base brought its own index and there is nothing to do.
+  std::lock_guard<std::mutex> checkpoint_lock(checkpoint_mu_);
+  if (Current()->base != base) return;
+  index::RmiOptions index_options;
+  index_options.router_bits = options_.rmi_router_bits;
+  IndexLoadResult idx = LoadOrBuildIndex(fs_, dir_, base->snapshot(), index_options, /*try_load=*/false);
+  if (!idx.status.ok()) {
+    // Reads go on searching the keys without an index: slower, still exact.
+    log::Error("index_rebuild_failed", {{"error", idx.status.ToString()}});
+    return;
+  }
+  auto rebuilt = std::make_shared<BaseTable>(base->snapshot_ptr(), idx.index, next_generation_.fetch_add(1));
+  RecordIndexMetrics(*rebuilt);
+  metrics_->index.build_seconds.Observe(idx.build_ms / 1000.0);
+  std::lock_guard<std::mutex> lock(publish_mu_);
+  auto cur = Current();
+  auto next = std::make_shared<Generation>(*cur);
+  next->base = std::move(rebuilt);
+  Publish(std::move(next));
+}
+
 void StoreImpl::BackgroundLoop() {
+  if (unverified_base_ != nullptr) VerifyLoadedIndex(std::move(unverified_base_));
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(bg_mu_);
@@ -534,7 +569,8 @@ StoreStats StoreImpl::Stats() const {
   const index::RmiStats& st = g->base->index()->stats();
   s.index_leaves = st.leaves;
   s.index_max_error = st.max_error;
-  s.index_mean_error = st.mean_error;
+  s.index_mean_error = g->base->index_mean_error();
+  s.index_verified = g->base->index_verified();
   {
     std::lock_guard<std::mutex> lock(wal_mu_);
     s.wal_segments = wal_segments_.size();

@@ -80,6 +80,10 @@ class StoreImpl final : public Store {
                        std::shared_ptr<const Snapshot>* out);
   void RemoveCoveredSegments(uint64_t first_live_seq, CheckpointInfo* info);
   void BackgroundLoop();
+  // Background thread, first thing: checks the index loaded at start against
+  // every key (VerifyIndexKeys) and switches lookups to it; if it fails, logs
+  // index_file_rejected and replaces it with a rebuilt (and saved) index.
+  void VerifyLoadedIndex(std::shared_ptr<BaseTable> base);
   void MaybeWakeBackground(size_t delta_entries);
   uint64_t LiveWalBytes() const;
   // Sets the WAL segment gauges from wal_segments_; call with wal_mu_ held.
@@ -115,6 +119,9 @@ class StoreImpl final : public Store {
   bool bg_wanted_ = false;  // guarded by bg_mu_
   std::atomic<bool> bg_pending_{false};
   std::thread bg_thread_;
+  // The base recovered with its index check deferred; handed to the
+  // background thread (set before it starts, read only by it).
+  std::shared_ptr<BaseTable> unverified_base_;
 
   std::atomic<bool> closed_{false};
   std::unique_ptr<FileLock> dir_lock_;  // held from Recover until Close

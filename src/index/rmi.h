@@ -119,6 +119,23 @@ class Rmi {
   static Status Deserialize(std::string_view bytes, std::span<const uint64_t> keys,
                             uint64_t snapshot_id, std::unique_ptr<Rmi>* out);
 
+  // Deserialize in two halves, so that a server can start serving before the
+  // O(n) half is done. DeserializeUnverified makes every check of Deserialize
+  // except routing the keys (framing, checksum, snapshot_id, key count and
+  // range, router and leaf parameters). Its result is NOT known to answer
+  // exactly: the caller must not use Predict/Find/LowerBound until
+  // VerifyKeys has returned OK for every position in [0, size()) (in any
+  // number of calls, on any threads), and must search the keys some other
+  // way until then. stats().mean_error stays 0; VerifyKeys reports the sum.
+  static Status DeserializeUnverified(std::string_view bytes, std::span<const uint64_t> keys,
+                                      uint64_t snapshot_id, std::unique_ptr<Rmi>* out);
+  // The semantic half of Deserialize over positions [begin, end): each key
+  // must be greater than the one before it, route to the leaf that covers it
+  // and lie inside that leaf's error window. Adds |predicted - true position|
+  // of each key to *abs_error_sum. Corruption names the first bad position.
+  // Const and thread-safe.
+  Status VerifyKeys(size_t begin, size_t end, double* abs_error_sum) const;
+
   Rmi(const Rmi&) = delete;
   Rmi& operator=(const Rmi&) = delete;
   ~Rmi();
@@ -157,7 +174,6 @@ class Rmi {
   bool FillRouter(uint64_t buckets, double* crowding);
   ApproxPos Window(uint64_t key) const;   // key must be in [min_key_, max_key_]
   ApproxPos WindowOf(const Routed& r) const;
-  Status VerifyAgainstKeys(double* mean_error) const;  // the semantic half of Deserialize
   void FinishStats();                     // fills stats_ from the model and keys
 
   std::span<const uint64_t> keys_;

@@ -25,6 +25,7 @@
 // before anything is allocated, and after the structural checks every key is
 // routed and must land inside its leaf's window (docs/INDEX.md explains why
 // that makes every lookup, hit or miss, exact).
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -77,6 +78,18 @@ std::string Rmi::Serialize(uint64_t snapshot_id) const {
 
 Status Rmi::Deserialize(std::string_view bytes, std::span<const uint64_t> keys, uint64_t snapshot_id,
                         std::unique_ptr<Rmi>* out) {
+  std::unique_ptr<Rmi> rmi;
+  KYRODB_RETURN_IF_ERROR(DeserializeUnverified(bytes, keys, snapshot_id, &rmi));
+  // --- Semantics: every key must route to its leaf and fall in its window.
+  double abs_error_sum = 0;
+  KYRODB_RETURN_IF_ERROR(rmi->VerifyKeys(0, keys.size(), &abs_error_sum));
+  rmi->stats_.mean_error = keys.empty() ? 0 : abs_error_sum / static_cast<double>(keys.size());
+  *out = std::move(rmi);
+  return Status::OK();
+}
+
+Status Rmi::DeserializeUnverified(std::string_view bytes, std::span<const uint64_t> keys, uint64_t snapshot_id,
+                                  std::unique_ptr<Rmi>* out) {
   // --- Framing: magic, version, size, checksum.
   if (bytes.size() < kHeaderSize + kTrailerSize) {
     return Bad("file is " + std::to_string(bytes.size()) + " bytes, shorter than the header");
@@ -193,22 +206,18 @@ Status Rmi::Deserialize(std::string_view bytes, std::span<const uint64_t> keys, 
     return Bad("bad sentinel leaf");
   }
 
-  // --- Semantics: every key must route to its leaf and fall in its window.
-  double mean_error = 0;
-  KYRODB_RETURN_IF_ERROR(rmi->VerifyAgainstKeys(&mean_error));
   rmi->FinishStats();
-  rmi->stats_.mean_error = mean_error;
   *out = std::move(rmi);
   return Status::OK();
 }
 
-Status Rmi::VerifyAgainstKeys(double* mean_error) const {
+Status Rmi::VerifyKeys(size_t begin, size_t end, double* abs_error_sum) const {
   // Routing is monotone by construction (the router ranks were checked to be
   // non-decreasing), so checking each key's leaf and window here is what the
   // exactness argument in rmi_model.h needs; misses follow from it.
-  const size_t n = keys_.size();
+  end = std::min(end, keys_.size());
   double sum_abs_error = 0;
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = begin; i < end; ++i) {
     const uint64_t k = keys_[i];
     if (i > 0 && k <= keys_[i - 1]) {
       return Bad("snapshot keys are not strictly increasing at position " + std::to_string(i));
@@ -218,13 +227,13 @@ Status Rmi::VerifyAgainstKeys(double* mean_error) const {
       return Bad("key at position " + std::to_string(i) + " routes to leaf " + std::to_string(r.leaf) +
                  ", which does not cover it");
     }
-    const ApproxPos w = Window(k);
+    const ApproxPos w = WindowOf(r);
     if (i < w.lo || i >= w.hi) {
       return Bad("key at position " + std::to_string(i) + " lies outside its leaf's error window");
     }
     sum_abs_error += static_cast<double>(w.pos > i ? w.pos - i : i - w.pos);
   }
-  *mean_error = n == 0 ? 0 : sum_abs_error / static_cast<double>(n);
+  *abs_error_sum += sum_abs_error;
   return Status::OK();
 }
 

@@ -47,6 +47,47 @@ TEST(RmiFile, RoundTripsOnEveryDistribution) {
   }
 }
 
+TEST(RmiFile, TwoHalfLoadEqualsDeserialize) {
+  for (Dist dist : testing::kAllDists) {
+    SCOPED_TRACE(testing::DistName(dist));
+    const auto keys = MakeKeys(dist, 20000, 6);
+    const std::string file = Rmi::Build(keys)->Serialize(kSnapshot);
+    std::unique_ptr<Rmi> whole;
+    ASSERT_TRUE(Rmi::Deserialize(file, keys, kSnapshot, &whole).ok());
+    std::unique_ptr<Rmi> halves;
+    ASSERT_TRUE(Rmi::DeserializeUnverified(file, keys, kSnapshot, &halves).ok());
+    double sum = 0;
+    for (size_t begin = 0; begin < keys.size(); begin += 3001) {
+      ASSERT_TRUE(halves->VerifyKeys(begin, begin + 3001, &sum).ok());
+    }
+    EXPECT_DOUBLE_EQ(sum / static_cast<double>(keys.size()), whole->stats().mean_error);
+    EXPECT_EQ(halves->Serialize(kSnapshot), file);
+    testing::ExpectExact(*halves, keys, 18, 300);
+  }
+}
+
+TEST(RmiFile, BadModelPassesTheFirstHalfAndFailsTheKeyCheck) {
+  // A leaf whose window misses its keys, with a valid checksum: the cheap half
+  // cannot see it, the key check must, in whichever chunk holds the leaf.
+  const auto keys = MakeKeys(Dist::kUniform, 5000, 11);
+  std::string file = Rmi::Build(keys, {.keys_per_leaf = 100})->Serialize(kSnapshot);
+  const uint64_t buckets = DecodeFixed64(file.data() + 64);
+  const uint64_t leaves = DecodeFixed64(file.data() + 72);
+  const size_t leaf = 80 + (buckets + 1) * 4 + 16 * (leaves - 2);  // the last real leaf
+  EncodeFixed32(file.data() + leaf + 8, 0);   // slope 0
+  EncodeFixed32(file.data() + leaf + 12, 0);  // err_lo = err_hi = 0
+  FixCrc(&file);
+  std::unique_ptr<Rmi> loaded;
+  ASSERT_TRUE(Rmi::DeserializeUnverified(file, keys, kSnapshot, &loaded).ok());
+  double sum = 0;
+  EXPECT_TRUE(loaded->VerifyKeys(0, 2500, &sum).ok());
+  const Status s = loaded->VerifyKeys(2500, keys.size(), &sum);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  std::unique_ptr<Rmi> whole;
+  EXPECT_TRUE(Rmi::Deserialize(file, keys, kSnapshot, &whole).IsCorruption());
+  EXPECT_EQ(whole, nullptr);
+}
+
 TEST(RmiFile, RoundTripsTinySets) {
   for (const std::vector<uint64_t>& keys :
        {std::vector<uint64_t>{}, {0}, {testing::kMaxU64}, {0, testing::kMaxU64}, {4, 5, 6}}) {
