@@ -1,6 +1,8 @@
 #include "engine/group_commit.h"
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <optional>
 
 #include "engine/wal_format.h"
@@ -26,7 +28,10 @@ GroupCommitter::GroupCommitter(const Options& options, FileSystem* fs, std::stri
       dir_(std::move(dir)),
       metrics_(metrics),
       hooks_(std::move(hooks)),
-      idempotency_(options.idempotency_window_keys) {}
+      idempotency_(options.idempotency_window_keys),
+      // Only a sync is worth overlapping: with interval or none the write
+      // returns at once and a hand-off per group would cost more than it saves.
+      pipelined_(options.fsync_policy == FsyncPolicy::kData || options.fsync_policy == FsyncPolicy::kAlways) {}
 
 GroupCommitter::~GroupCommitter() { Stop(); }
 
@@ -34,6 +39,7 @@ void GroupCommitter::Start(std::unique_ptr<wal::WalWriter> wal, uint64_t next_of
   wal_ = std::move(wal);
   next_offset_ = next_offset;
   last_sync_ = Clock::now();
+  if (pipelined_) completer_ = std::thread([this] { CompleterLoop(); });
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -42,7 +48,12 @@ void GroupCommitter::Submit(WriteRequest req) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!stopping_ && (!read_only_ || req.barrier)) {
       queue_.push_back(std::move(req));
-      cv_.notify_one();
+      // While the writer is busy (writing, syncing) it takes the queue on its
+      // own when done; only a sleeping writer needs the futex wake.
+      if (writer_waiting_) {
+        writer_waiting_ = false;
+        cv_.notify_one();
+      }
       return;
     }
   }
@@ -76,32 +87,61 @@ void GroupCommitter::EnterReadOnly(const Status& cause) {
   if (hooks_.read_only) hooks_.read_only(cause.ToString());
 }
 
+std::unique_ptr<GroupCommitter::Batch> GroupCommitter::NewBatch() {
+  {
+    std::lock_guard<std::mutex> lock(done_mu_);
+    if (!spare_.empty()) {
+      std::unique_ptr<Batch> b = std::move(spare_.back());
+      spare_.pop_back();
+      return b;
+    }
+  }
+  return std::make_unique<Batch>();
+}
+
+void GroupCommitter::TakeQueued(std::unique_lock<std::mutex>& lock, Batch* batch) {
+  (void)lock;
+  // Take everything queued up to the byte budget; a barrier ends the group so
+  // it runs after the writes queued before it, and runs alone.
+  size_t take = 0;
+  size_t bytes = 0;
+  while (take < queue_.size() && bytes < options_.max_batch_bytes) {
+    if (queue_[take].barrier) {
+      if (take == 0) take = 1;
+      break;
+    }
+    bytes += RequestBytes(queue_[take]);
+    ++take;
+  }
+  if (take == queue_.size()) {
+    std::swap(queue_, batch->requests);  // the usual case: the queue keeps the batch's capacity
+    return;
+  }
+  std::move(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(take), std::back_inserter(batch->requests));
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(take));
+}
+
 void GroupCommitter::Run() {
-  std::vector<WriteRequest> group;
   const bool interval = options_.fsync_policy == FsyncPolicy::kInterval;
   const auto interval_len = std::chrono::milliseconds(options_.fsync_interval_ms);
   for (;;) {
-    group.clear();
+    std::unique_ptr<Batch> batch = NewBatch();
     {
       std::unique_lock<std::mutex> lock(mu_);
       auto ready = [&] { return stopping_ || !queue_.empty(); };
-      if (interval && unsynced_) {
-        cv_.wait_until(lock, last_sync_ + interval_len, ready);
-      } else {
-        cv_.wait(lock, ready);
+      while (!ready()) {
+        writer_waiting_ = true;
+        if (interval && unsynced_) {
+          if (cv_.wait_until(lock, last_sync_ + interval_len) == std::cv_status::timeout) break;
+        } else {
+          cv_.wait(lock);
+        }
       }
+      writer_waiting_ = false;
       if (queue_.empty() && stopping_) break;
-      // Take everything queued up to the byte budget; a barrier ends the
-      // group so it runs after the writes queued before it.
-      size_t bytes = 0;
-      while (!queue_.empty() && bytes < options_.max_batch_bytes) {
-        if (queue_.front().barrier && !group.empty()) break;
-        bytes += RequestBytes(queue_.front());
-        group.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-        if (group.back().barrier) break;
-      }
+      TakeQueued(lock, batch.get());
     }
+    std::vector<WriteRequest>& group = batch->requests;
     if (group.empty()) {
       // Woken by the interval timer: sync what the last groups wrote.
       if (interval && unsynced_ && Clock::now() - last_sync_ >= interval_len && !read_only()) {
@@ -111,22 +151,91 @@ void GroupCommitter::Run() {
         unsynced_ = false;
         last_sync_ = Clock::now();
       }
+      Dispatch(std::move(batch));  // recycles it
       continue;
     }
     if (group.front().barrier) {
+      WaitCompleterIdle();  // a barrier sees every earlier write applied
       group.front().barrier();
+      group.clear();
+      Dispatch(std::move(batch));
       continue;
     }
     if (read_only()) {
-      FailGroup(group, Status::Unavailable("store is read-only: " + read_only_reason()));
+      FailGroup(batch.get(), Status::Unavailable("store is read-only: " + read_only_reason()));
+      Dispatch(std::move(batch));
       continue;
     }
-    CommitGroup(group);
+    for (const WriteRequest& r : group) {
+      if (r.delete_must_exist) {
+        // Its answer depends on every earlier write being applied.
+        WaitCompleterIdle();
+        break;
+      }
+    }
+    WriteGroup(batch.get());
+    const bool written = batch->records > 0 && batch->failure.ok();
+    Dispatch(std::move(batch));
+    if (!written) continue;
+    hooks_.appended(wal_->seq(), wal_->size());
+    if (wal_->size() >= options_.wal_segment_bytes) {
+      uint64_t seq = 0;
+      (void)RotateFromWriter(&seq);  // a failure turns the store read-only inside
+    }
+  }
+  WaitCompleterIdle();
+  if (completer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(done_mu_);
+      completer_stop_ = true;
+    }
+    completer_cv_.notify_one();
+    completer_.join();
   }
   // Shutting down: make everything written durable whatever the policy.
   if (wal_ != nullptr && !read_only()) {
     Status s = wal_->Close();
     if (!s.ok()) log::Error("wal_close_failed", {{"error", s.ToString()}});
+  }
+}
+
+void GroupCommitter::Dispatch(std::unique_ptr<Batch> batch) {
+  if (!pipelined_ || batch->requests.empty()) {
+    if (!batch->requests.empty()) CompleteGroup(batch.get());
+    batch->requests.clear();
+    std::lock_guard<std::mutex> lock(done_mu_);
+    spare_.push_back(std::move(batch));
+    return;
+  }
+  std::unique_lock<std::mutex> lock(done_mu_);
+  // Bounded: if the completer falls behind, the writer waits for it rather
+  // than piling up groups (and their memory).
+  writer_cv_.wait(lock, [&] { return in_flight_ < 4; });
+  ++in_flight_;
+  pending_.push_back(std::move(batch));
+  if (pending_.size() == 1) completer_cv_.notify_one();
+}
+
+void GroupCommitter::WaitCompleterIdle() {
+  if (!pipelined_) return;
+  std::unique_lock<std::mutex> lock(done_mu_);
+  writer_cv_.wait(lock, [&] { return in_flight_ == 0; });
+}
+
+void GroupCommitter::CompleterLoop() {
+  std::unique_lock<std::mutex> lock(done_mu_);
+  for (;;) {
+    completer_cv_.wait(lock, [&] { return completer_stop_ || !pending_.empty(); });
+    if (pending_.empty()) return;  // stopping, and nothing left
+    std::unique_ptr<Batch> batch = std::move(pending_.front());
+    pending_.pop_front();
+    lock.unlock();
+    CompleteGroup(batch.get());
+    batch->requests.clear();
+    lock.lock();
+    spare_.push_back(std::move(batch));
+    --in_flight_;
+    writer_cv_.notify_one();
   }
 }
 
@@ -169,82 +278,87 @@ Status GroupCommitter::SyncPerPolicy() {
   return Status::OK();
 }
 
-void GroupCommitter::CommitGroup(std::vector<WriteRequest>& group) {
+void GroupCommitter::WriteGroup(Batch* batch) {
+  std::vector<WriteRequest>& group = batch->requests;
   buffer_.clear();
   uint64_t offset = next_offset_;
-  std::vector<Status> refused(group.size());
-  // Retries answered without writing: the offset the first attempt got, or
-  // the index of an earlier request of this group with the same key.
-  std::vector<std::optional<uint64_t>> answered(group.size());
-  std::vector<std::optional<size_t>> same_as(group.size());
-  size_t records = 0;
+  // Reused per batch: resizing keeps the capacity, so no allocation here.
+  batch->refused.assign(group.size(), Status());
+  batch->answered.assign(group.size(), std::nullopt);
+  batch->same_as.assign(group.size(), std::nullopt);
+  batch->records = 0;
+  batch->failure = Status();
   for (size_t i = 0; i < group.size(); ++i) {
     WriteRequest& r = group[i];
     r.first_offset = 0;
     if (!r.idempotency_key.empty()) {
       if (auto prior = idempotency_.Find(r.idempotency_key)) {
-        answered[i] = *prior;
+        batch->answered[i] = *prior;
         continue;
       }
-      for (size_t j = 0; j < i && !same_as[i]; ++j) {
-        if (group[j].idempotency_key == r.idempotency_key && !same_as[j] && !answered[j]) same_as[i] = j;
+      for (size_t j = 0; j < i && !batch->same_as[i]; ++j) {
+        if (group[j].idempotency_key == r.idempotency_key && !batch->same_as[j] && !batch->answered[j]) {
+          batch->same_as[i] = j;
+        }
       }
-      if (same_as[i]) continue;
+      if (batch->same_as[i]) continue;
     }
     if (r.delete_must_exist && !DeleteTargetExists(group, i, r.ops.front().key)) {
-      refused[i] = Status::NotFound("key " + std::to_string(r.ops.front().key) + " not found");
+      batch->refused[i] = Status::NotFound("key " + std::to_string(r.ops.front().key) + " not found");
       continue;
     }
     r.first_offset = offset;
     wal::EncodeRecord(offset, r.ops, r.idempotency_key, &buffer_);
     offset += r.ops.size();
-    ++records;
+    ++batch->records;
   }
+  if (batch->records == 0) return;
 
-  Status failure;
-  if (records > 0) {
-    Status s = wal_->Append(buffer_);
-    if (s.ok()) s = SyncPerPolicy();
-    if (!s.ok()) {
-      // Nothing of this group is acknowledged, and the offsets it took are
-      // never reused: recovery may or may not find these records.
-      EnterReadOnly(s);
-      failure = Status::Unavailable("write not durable: " + s.ToString());
-      next_offset_ = offset;
-    } else {
-      metrics_.appends.Increment(static_cast<double>(records));
-      metrics_.bytes.Increment(static_cast<double>(buffer_.size()));
-      metrics_.group_size.Observe(static_cast<double>(group.size()));
-      for (const WriteRequest& r : group) {
-        if (r.first_offset == 0) continue;
-        hooks_.apply(r);
-        if (!r.idempotency_key.empty()) idempotency_.Insert(r.idempotency_key, r.first_offset);
-      }
-      next_offset_ = offset;
-      hooks_.publish(next_offset_ - 1);
-      if (hooks_.committed) hooks_.committed(group);
+  Status s = wal_->Append(buffer_);
+  if (s.ok()) s = SyncPerPolicy();
+  next_offset_ = offset;  // also on failure: the offsets a failed group took are never reused
+  if (!s.ok()) {
+    // Nothing of this group is acknowledged: recovery may or may not find
+    // these records.
+    EnterReadOnly(s);
+    batch->failure = Status::Unavailable("write not durable: " + s.ToString());
+    return;
+  }
+  batch->last_offset = offset - 1;
+  metrics_.appends.Increment(static_cast<double>(batch->records));
+  metrics_.bytes.Increment(static_cast<double>(buffer_.size()));
+  metrics_.group_size.Observe(static_cast<double>(group.size()));
+  // The window is the writer thread's: later groups must find these keys now,
+  // before this group is even applied (their answers still complete after
+  // this group's, in order).
+  for (const WriteRequest& r : group) {
+    if (r.first_offset != 0 && !r.idempotency_key.empty()) idempotency_.Insert(r.idempotency_key, r.first_offset);
+  }
+}
+
+void GroupCommitter::CompleteGroup(Batch* batch) {
+  std::vector<WriteRequest>& group = batch->requests;
+  const Status& failure = batch->failure;
+  if (batch->records > 0 && failure.ok()) {
+    for (const WriteRequest& r : group) {
+      if (r.first_offset != 0) hooks_.apply(r);
     }
+    hooks_.publish(batch->last_offset);
+    if (hooks_.committed) hooks_.committed(group);
   }
   for (size_t i = 0; i < group.size(); ++i) {
     WriteRequest& r = group[i];
-    if (answered[i]) {
-      r.cb(Status::OK(), *answered[i]);
-    } else if (same_as[i]) {
-      const WriteRequest& first = group[*same_as[i]];
-      const Status& st = first.first_offset != 0 ? failure : refused[*same_as[i]];
+    if (batch->answered[i]) {
+      r.cb(Status::OK(), *batch->answered[i]);
+    } else if (batch->same_as[i]) {
+      const WriteRequest& first = group[*batch->same_as[i]];
+      const Status& st = first.first_offset != 0 ? failure : batch->refused[*batch->same_as[i]];
       r.cb(st, st.ok() ? first.first_offset : 0);
     } else if (r.first_offset != 0) {
       r.cb(failure, failure.ok() ? r.first_offset : 0);
     } else {
-      r.cb(refused[i], 0);
+      r.cb(batch->refused[i], 0);
     }
-  }
-  if (!failure.ok()) return;
-
-  hooks_.appended(wal_->seq(), wal_->size());
-  if (wal_->size() >= options_.wal_segment_bytes) {
-    uint64_t seq = 0;
-    (void)RotateFromWriter(&seq);  // a failure turns the store read-only inside
   }
 }
 
@@ -256,8 +370,15 @@ Status GroupCommitter::WriteIdempotencyCarry() {
   return wal_->Sync(false);
 }
 
-void GroupCommitter::FailGroup(std::vector<WriteRequest>& group, const Status& status) {
-  for (WriteRequest& r : group) r.cb(status, 0);
+void GroupCommitter::FailGroup(Batch* batch, const Status& status) {
+  // Refused as a whole: answered as written with `status` and nothing to apply.
+  const size_t n = batch->requests.size();
+  batch->refused.assign(n, status);
+  batch->answered.assign(n, std::nullopt);
+  batch->same_as.assign(n, std::nullopt);
+  batch->records = 0;
+  batch->failure = status;
+  for (WriteRequest& r : batch->requests) r.first_offset = 0;
 }
 
 Status GroupCommitter::RotateFromWriter(uint64_t* new_seq) {

@@ -7,6 +7,17 @@
 // so the sync cost is shared by every request that arrived meanwhile. Written
 // by hand: this loop is the heart of the durability promise.
 //
+// Pipelining (policies data and always). The work after a group's sync
+// (skip-list inserts, publishing, the callbacks, which format and post the
+// HTTP answers) runs on a second thread, the completer, so the writer thread
+// goes straight on to write and sync the next group: the disk never waits for
+// the CPU work of the group before. Groups complete strictly in order, and a
+// group is applied and published only after its own sync returned, so nothing
+// becomes visible (reads are bounded by the published offset) or acknowledged
+// before it is durable. Whatever must see every earlier write applied (a
+// barrier, a group holding a Delete that must find its key, a refusal after
+// a fault) first waits for the completer to drain.
+//
 // After a failed write or sync the committer turns read-only for good: the
 // bytes that sync covered are not trusted (no retry), every queued and later
 // request fails with Unavailable, and the reason is kept for /health.
@@ -18,6 +29,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -87,9 +99,35 @@ class GroupCommitter {
   void Stop();
 
  private:
+  // One group on its way from the queue to its callbacks. Batches are
+  // recycled (see spare_) so a busy writer allocates nothing per group.
+  struct Batch {
+    std::vector<WriteRequest> requests;
+    // Per request: refused (status), answered by an earlier attempt (its
+    // offset), or the same idempotency key as an earlier request of the group.
+    std::vector<Status> refused;
+    std::vector<std::optional<uint64_t>> answered;
+    std::vector<std::optional<size_t>> same_as;
+    size_t records = 0;        // WAL records written (0: nothing to apply)
+    Status failure;            // the write or sync failed: nothing is acknowledged
+    uint64_t last_offset = 0;  // the group's newest offset, when written
+  };
+
   void Run();
-  void CommitGroup(std::vector<WriteRequest>& group);
-  void FailGroup(std::vector<WriteRequest>& group, const Status& status);
+  // Takes queued requests into `batch` (lock held); false when stopping.
+  void TakeQueued(std::unique_lock<std::mutex>& lock, Batch* batch);
+  // Writer thread: frames, writes and syncs the group.
+  void WriteGroup(Batch* batch);
+  // Applies, publishes and answers a written group (completer thread, or the
+  // writer thread when not pipelining).
+  void CompleteGroup(Batch* batch);
+  void FailGroup(Batch* batch, const Status& status);
+  // Writer thread: hands a batch to the completer (or completes it inline).
+  void Dispatch(std::unique_ptr<Batch> batch);
+  // Writer thread: returns once every dispatched batch has completed.
+  void WaitCompleterIdle();
+  void CompleterLoop();
+  std::unique_ptr<Batch> NewBatch();
   void EnterReadOnly(const Status& cause);
   bool DeleteTargetExists(const std::vector<WriteRequest>& group, size_t index, uint64_t key) const;
   // Re-states the idempotency window at the head of a fresh segment.
@@ -104,8 +142,11 @@ class GroupCommitter {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<WriteRequest> queue_;  // guarded by mu_
-  bool stopping_ = false;           // guarded by mu_
+  // A vector, not a deque: the writer swaps it with an empty batch, so
+  // neither side allocates per request once capacities have grown.
+  std::vector<WriteRequest> queue_;  // guarded by mu_
+  bool writer_waiting_ = false;      // guarded by mu_: Submit wakes only a sleeping writer
+  bool stopping_ = false;            // guarded by mu_
   bool read_only_ = false;          // guarded by mu_
   std::string read_only_reason_;    // guarded by mu_
 
@@ -116,6 +157,17 @@ class GroupCommitter {
   std::chrono::steady_clock::time_point last_sync_;
   std::string buffer_;
   IdempotencyWindow idempotency_;
+
+  // The completer stage (pipelined policies only).
+  const bool pipelined_;
+  std::mutex done_mu_;
+  std::condition_variable completer_cv_;        // work for the completer
+  std::condition_variable writer_cv_;           // a batch completed
+  std::deque<std::unique_ptr<Batch>> pending_;  // guarded by done_mu_: written, not completed, in order
+  size_t in_flight_ = 0;                        // guarded by done_mu_: dispatched, not completed
+  bool completer_stop_ = false;                 // guarded by done_mu_
+  std::vector<std::unique_ptr<Batch>> spare_;   // guarded by done_mu_: completed, for reuse
+  std::thread completer_;
 
   std::thread thread_;
 };

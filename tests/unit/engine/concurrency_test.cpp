@@ -2,6 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <thread>
 
 #include "engine/memtable.h"
@@ -10,6 +14,7 @@
 namespace kyrodb {
 namespace {
 
+using test::DeleteSync;
 using test::PutSync;
 using test::ScratchDir;
 using test::TestOptions;
@@ -101,6 +106,161 @@ TEST(StoreConcurrency, WritersReadersAndCheckpointsAgree) {
     ValueRef v;
     ASSERT_TRUE(store->Get(key, &v).ok()) << key;
   }
+}
+
+// Passes everything to the real file system, but a WAL sync can be held at a
+// gate, and syncs are counted: lets a test look at the store while a group is
+// written but not yet durable, or durable while an earlier group still answers.
+class GateFs final : public FileSystem {
+ public:
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = false;
+  }
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  uint64_t syncs() const { return syncs_.load(); }
+  // Waits until a sync is held at the gate.
+  bool WaitHeld() {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return held_ > 0; });
+  }
+
+  Status NewWritableFile(const std::string& path, std::unique_ptr<WritableFile>* out) override {
+    std::unique_ptr<WritableFile> f;
+    KYRODB_RETURN_IF_ERROR(base_->NewWritableFile(path, &f));
+    *out = std::make_unique<File>(this, std::move(f));
+    return Status::OK();
+  }
+  Status NewAppendableFile(const std::string& path, std::unique_ptr<WritableFile>* out) override {
+    std::unique_ptr<WritableFile> f;
+    KYRODB_RETURN_IF_ERROR(base_->NewAppendableFile(path, &f));
+    *out = std::make_unique<File>(this, std::move(f));
+    return Status::OK();
+  }
+  Status LockFile(const std::string& p, std::unique_ptr<FileLock>* out) override { return base_->LockFile(p, out); }
+  Status ReadFile(const std::string& p, std::string* out) override { return base_->ReadFile(p, out); }
+  Status MapFile(const std::string& p, std::unique_ptr<MappedFile>* out) override { return base_->MapFile(p, out); }
+  Status FileExists(const std::string& p, bool* e) override { return base_->FileExists(p, e); }
+  Status FileSize(const std::string& p, uint64_t* s) override { return base_->FileSize(p, s); }
+  Status ListDir(const std::string& d, std::vector<std::string>* n) override { return base_->ListDir(d, n); }
+  Status CreateDirIfMissing(const std::string& d) override { return base_->CreateDirIfMissing(d); }
+  Status Rename(const std::string& from, const std::string& to) override { return base_->Rename(from, to); }
+  Status RemoveFile(const std::string& p) override { return base_->RemoveFile(p); }
+  Status Truncate(const std::string& p, uint64_t size) override { return base_->Truncate(p, size); }
+  Status SyncDir(const std::string& d) override { return base_->SyncDir(d); }
+
+ private:
+  void Gate() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++held_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+    --held_;
+  }
+
+  class File final : public WritableFile {
+   public:
+    File(GateFs* fs, std::unique_ptr<WritableFile> f) : fs_(fs), f_(std::move(f)) {}
+    Status Append(std::span<const char> d) override { return f_->Append(d); }
+    Status Sync() override {
+      fs_->Gate();
+      Status s = f_->Sync();
+      fs_->syncs_.fetch_add(1);
+      return s;
+    }
+    Status FullSync() override { return f_->FullSync(); }
+    Status Close() override { return f_->Close(); }
+    uint64_t Size() const override { return f_->Size(); }
+
+   private:
+    GateFs* fs_;
+    std::unique_ptr<WritableFile> f_;
+  };
+
+  FileSystem* base_ = PosixFileSystem();
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = true;  // guarded by mu_
+  int held_ = 0;      // guarded by mu_
+  std::atomic<uint64_t> syncs_{0};
+};
+
+TEST(GroupCommitPipeline, NothingIsVisibleOrAnsweredBeforeItsSync) {
+  ScratchDir dir;
+  GateFs fs;
+  Options o = TestOptions(dir.path());
+  o.fs = &fs;
+  std::unique_ptr<Store> store;
+  ASSERT_TRUE(Store::Open(o, &store).ok());
+  ASSERT_TRUE(PutSync(*store, 1, "one").status.ok());
+
+  fs.Close();
+  std::promise<uint64_t> acked;
+  store->Put(2, "two", [&](const Status& s, uint64_t offset) {
+    EXPECT_TRUE(s.ok());
+    acked.set_value(offset);
+  });
+  ASSERT_TRUE(fs.WaitHeld());
+  // Written, not durable: invisible and unanswered.
+  auto answer = acked.get_future();
+  ValueRef v;
+  EXPECT_TRUE(store->Get(2, &v).IsNotFound());
+  EXPECT_EQ(store->LastOffset(), 1u);
+  EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  fs.Open();
+  EXPECT_EQ(answer.get(), 2u);
+  ASSERT_TRUE(store->Get(2, &v).ok());
+  EXPECT_EQ(v.data, "two");
+}
+
+TEST(GroupCommitPipeline, NextGroupSyncsWhileTheOneBeforeAnswersInOrder) {
+  ScratchDir dir;
+  Options o = TestOptions(dir.path());
+  GateFs fs;
+  o.fs = &fs;
+  std::unique_ptr<Store> store;
+  ASSERT_TRUE(Store::Open(o, &store).ok());
+
+  // The first write's callback blocks: its group is durable and published,
+  // the answers stall, and the writer must go on to sync the next group.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> in_first;
+  std::atomic<int> order{0};
+  std::promise<int> first_done;
+  store->Put(10, "ten", [&](const Status& s, uint64_t) {
+    EXPECT_TRUE(s.ok());
+    in_first.set_value();
+    released.wait();
+    first_done.set_value(order.fetch_add(1));
+  });
+  in_first.get_future().wait();
+  EXPECT_EQ(store->LastOffset(), 1u);
+  const uint64_t syncs = fs.syncs();
+  std::promise<int> second_done;
+  store->Put(11, "eleven", [&](const Status& s, uint64_t offset) {
+    EXPECT_TRUE(s.ok());
+    EXPECT_EQ(offset, 2u);
+    second_done.set_value(order.fetch_add(1));
+  });
+  for (int i = 0; i < 1000 && fs.syncs() == syncs; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_GT(fs.syncs(), syncs) << "the second group was not synced while the first answered";
+  // Durable, but not applied or published before the group ahead of it is done.
+  ValueRef v;
+  EXPECT_TRUE(store->Get(11, &v).IsNotFound());
+  EXPECT_EQ(store->LastOffset(), 1u);
+  release.set_value();
+  EXPECT_EQ(first_done.get_future().get(), 0);
+  EXPECT_EQ(second_done.get_future().get(), 1);
+  ASSERT_TRUE(store->Get(11, &v).ok());
+  EXPECT_EQ(store->LastOffset(), 2u);
+  // A delete waits for everything before it to be applied, then finds its key.
+  EXPECT_TRUE(DeleteSync(*store, 11).status.ok());
+  EXPECT_TRUE(store->Get(11, &v).IsNotFound());
 }
 
 }  // namespace
