@@ -31,7 +31,11 @@ char* MemTable::Allocate(size_t bytes) {
   if (bytes > alloc_left_) {
     // Large values get a block of their own so the current block's tail is not wasted.
     const size_t block = bytes > kBlockSize / 4 ? bytes : kBlockSize;
-    blocks_.push_back(std::make_unique<char[]>(block));
+    // Default-initialised, not make_unique's zero-fill: a block is big enough
+    // for malloc to map fresh pages, which then become resident only as the
+    // arena reaches them. Zeroing made every new delta (one per checkpoint,
+    // one at start) cost a resident MiB before its first write.
+    blocks_.push_back(std::unique_ptr<char[]>(new char[block]));
     memory_.fetch_add(block, std::memory_order_relaxed);
     if (block != kBlockSize) return blocks_.back().get();
     alloc_ptr_ = blocks_.back().get();
