@@ -398,7 +398,7 @@ Status GroupCommitter::RotateFromWriter(uint64_t* new_seq) {
       s = WriteIdempotencyCarry();
     }
     if (s.ok()) {
-      hooks_.rotated(old_seq, old_bytes, wal_->seq());
+      hooks_.rotated(old_seq, old_bytes, wal_->seq(), next_offset_);
       *new_seq = wal_->seq();
       return Status::OK();
     }

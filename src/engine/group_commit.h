@@ -63,8 +63,9 @@ class GroupCommitter {
     // Writer thread: the group is durable and visible (requests with
     // first_offset 0 were refused), before the callbacks run.
     std::function<void(const std::vector<WriteRequest>& group)> committed;
-    // Writer thread: a new segment `seq` was started (old one closed, `bytes` long).
-    std::function<void(uint64_t old_seq, uint64_t old_bytes, uint64_t new_seq)> rotated;
+    // Writer thread: a new segment `new_seq` was started (old one closed,
+    // `old_bytes` long); its first write will have offset `new_first_offset`.
+    std::function<void(uint64_t old_seq, uint64_t old_bytes, uint64_t new_seq, uint64_t new_first_offset)> rotated;
     // Once, when the committer turns read-only (any thread that hit the fault).
     std::function<void(const std::string& reason)> read_only;
     // Writer thread: after each group, with the current segment's size.

@@ -61,6 +61,7 @@ Status StoreImpl::Recover() {
   {
     std::lock_guard<std::mutex> lock(wal_mu_);
     wal_segments_[wal->seq()] = wal->size();
+    wal_first_offset_[wal->seq()] = last_offset + 1;
     UpdateWalGaugesLocked();
   }
 
@@ -124,6 +125,7 @@ Status StoreImpl::ReplayWal(const Snapshot& snapshot, MemTable* delta, uint64_t*
     }
     std::lock_guard<std::mutex> lock(wal_mu_);
     wal_segments_[r.seq] = r.valid_bytes;
+    wal_first_offset_[r.seq] = r.first_offset != 0 ? r.first_offset : kNoWrites;
     return Status::OK();
   };
   wal::LogWalk walk;

@@ -40,10 +40,11 @@ StoreImpl::StoreImpl(const Options& options)
     MaybeWakeBackground(entries);
   };
   hooks.committed = [this](const std::vector<WriteRequest>& group) { feed_.Publish(group); };
-  hooks.rotated = [this](uint64_t old_seq, uint64_t old_bytes, uint64_t new_seq) {
+  hooks.rotated = [this](uint64_t old_seq, uint64_t old_bytes, uint64_t new_seq, uint64_t new_first_offset) {
     std::lock_guard<std::mutex> lock(wal_mu_);
     wal_segments_[old_seq] = old_bytes;
     wal_segments_[new_seq] = wal::kSegmentHeaderSize;
+    wal_first_offset_[new_seq] = new_first_offset;
     UpdateWalGaugesLocked();
   };
   hooks.read_only = [this](const std::string&) { metrics_->store.read_only.Set(1); };
@@ -421,6 +422,7 @@ void StoreImpl::RemoveCoveredSegments(uint64_t first_live_seq, CheckpointInfo* i
     }
     std::lock_guard<std::mutex> lock(wal_mu_);
     wal_segments_.erase(seq);
+    wal_first_offset_.erase(seq);
     UpdateWalGaugesLocked();
     ++info->wal_segments_removed;
   }
@@ -434,32 +436,54 @@ Status StoreImpl::ReadLog(uint64_t start, uint64_t end, size_t limit, std::vecto
   // Only acknowledged writes: the file may already hold a group still syncing.
   const uint64_t visible = LastOffset();
   *first_available = visible + 1;
-  std::vector<uint64_t> seqs;
+  // Listed under the files lock, so no listed segment is removed meanwhile.
+  std::shared_lock<std::shared_mutex> files_lock(log_files_mu_);
+  std::vector<std::pair<uint64_t, uint64_t>> segments;  // seq, first write offset
   {
     std::lock_guard<std::mutex> lock(wal_mu_);
-    for (const auto& [seq, bytes] : wal_segments_) seqs.push_back(seq);
+    segments.assign(wal_first_offset_.begin(), wal_first_offset_.end());
   }
-  std::shared_lock<std::shared_mutex> files_lock(log_files_mu_);
-  bool first = true;
-  for (uint64_t seq : seqs) {
-    const std::string path = dir_ + "/" + wal::SegmentName(seq);
-    bool exists = false;
-    KYRODB_RETURN_IF_ERROR(fs_->FileExists(path, &exists));
-    if (!exists) continue;  // removed between the listing and the lock
-    auto visit = [&](const wal::Entry& e) -> Status {
-      if (e.kind != wal::Entry::Kind::kWrite || e.offset > visible) return Status::OK();
-      if (first) {
-        *first_available = e.offset;
-        first = false;
+  // Offsets run contiguously across segments in sequence order: the oldest
+  // first write is the oldest the log holds, and `start` lies in the last
+  // segment whose first write is at or before it. Segments before that one
+  // are never opened, and reading stops at the limit, at `end` or at the
+  // visible offset, so a page of history costs what it returns, not whole
+  // 64 MiB segments.
+  size_t from = 0;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const uint64_t first = segments[i].second;
+    if (first == kNoWrites) continue;
+    if (first <= visible && *first_available == visible + 1) *first_available = first;
+    if (first <= start) from = i;
+  }
+  for (size_t i = from; i < segments.size(); ++i) {
+    const std::string path = dir_ + "/" + wal::SegmentName(segments[i].first);
+    // The offset the next write in this segment must have: a record that
+    // does not decode before every acknowledged write was read is damage.
+    uint64_t expect = segments[i].second;
+    bool done = false;
+    auto visit = [&](const wal::Entry& e) {
+      if (e.kind != wal::Entry::Kind::kWrite) return true;
+      if (e.offset > visible || e.offset >= end || (e.offset >= start && out->size() >= limit)) {
+        done = true;
+        return false;
       }
-      if (e.offset >= start && e.offset < end && out->size() < limit) {
-        out->push_back({e.offset, e.type, e.key, std::string(e.value)});
-      }
-      return Status::OK();
+      expect = e.offset + 1;
+      if (e.offset >= start) out->push_back({e.offset, e.type, e.key, std::string(e.value)});
+      return true;
     };
-    wal::SegmentReport report;
-    KYRODB_RETURN_IF_ERROR(wal::ReadSegment(fs_, path, visit, &report));
-    if (out->size() >= limit || report.last_offset >= end) break;
+    uint64_t bad_at = 0;
+    KYRODB_RETURN_IF_ERROR(wal::ScanSegment(fs_, path, visit, &bad_at));
+    if (done) break;
+    if (bad_at != 0) {
+      const bool newest = i + 1 == segments.size();
+      // Past the last acknowledged write, the newest segment may end in a
+      // group still being written; anywhere else a bad record is damage.
+      if (!newest || (expect != kNoWrites && expect <= visible)) {
+        return Status::Corruption(path + ": bad record at byte " + std::to_string(bad_at));
+      }
+      break;
+    }
   }
   return Status::OK();
 }

@@ -112,6 +112,11 @@ class StoreImpl final : public Store {
 
   mutable std::mutex wal_mu_;
   std::map<uint64_t, uint64_t> wal_segments_;  // seq -> bytes; guarded by wal_mu_
+  // seq -> offset of the segment's first write (the next offset when it was
+  // started; kNoWrites for a recovered segment holding none), so ReadLog can
+  // start at the segment holding its start offset. Guarded by wal_mu_.
+  std::map<uint64_t, uint64_t> wal_first_offset_;
+  static constexpr uint64_t kNoWrites = ~uint64_t{0};
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;

@@ -1,5 +1,6 @@
 #include "engine/wal_reader.h"
 
+#include <memory>
 #include <vector>
 
 #include "util/coding.h"
@@ -118,6 +119,33 @@ Status ReadSegment(FileSystem* fs, const std::string& path, const EntryVisitor& 
     ++report->records;
     pos += kRecordHeaderSize + payload.size();
     report->valid_bytes = pos;
+  }
+  return Status::OK();
+}
+
+Status ScanSegment(FileSystem* fs, const std::string& path, const std::function<bool(const Entry&)>& visit,
+                   uint64_t* bad_at) {
+  *bad_at = 0;
+  std::unique_ptr<MappedFile> file;
+  KYRODB_RETURN_IF_ERROR(fs->MapFile(path, &file));
+  const std::string_view data(file->data(), file->size());
+  uint64_t seq = 0;
+  // A segment is listed only once its header is durable (and recovery
+  // removes a torn one), so a bad header here is damage.
+  Status header = DecodeSegmentHeader(data, &seq);
+  if (!header.ok()) return Status::Corruption(path + ": byte 0: " + header.message());
+  size_t pos = kSegmentHeaderSize;
+  std::vector<Entry> entries;
+  while (pos < data.size()) {
+    std::string_view payload;
+    if (!FrameAt(data, pos, &payload) || !DecodePayload(payload, &entries).ok()) {
+      *bad_at = pos;
+      return Status::OK();
+    }
+    for (const Entry& e : entries) {
+      if (!visit(e)) return Status::OK();
+    }
+    pos += kRecordHeaderSize + payload.size();
   }
   return Status::OK();
 }

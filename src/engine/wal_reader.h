@@ -36,4 +36,14 @@ using EntryVisitor = std::function<Status(const Entry&)>;
 // `report`, not as an error: the caller decides whether it may truncate.
 Status ReadSegment(FileSystem* fs, const std::string& path, const EntryVisitor& visit, SegmentReport* report);
 
+// For reading history from a live log (Store::ReadLog), not for recovery:
+// walks `path`'s records in order through a mapping, so only the pages it
+// reaches are read, and stops as soon as `visit` returns false. Sets *bad_at
+// to the byte offset of the first record that does not decode, or to 0 when
+// the walk reached the end of the file or was stopped; a bad header is
+// Corruption. Judging a bad record (torn tail of a group being
+// written, or damage) is the caller's: it knows what was acknowledged.
+Status ScanSegment(FileSystem* fs, const std::string& path, const std::function<bool(const Entry&)>& visit,
+                   uint64_t* bad_at);
+
 }  // namespace kyrodb::wal
