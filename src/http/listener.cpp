@@ -25,6 +25,8 @@ namespace {
 
 constexpr auto kRejectTime = std::chrono::seconds(1);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+// Connections taken from the backlog per completed accept (see OnAccept).
+constexpr int kAcceptBurst = 64;
 
 // Writes one 503 to a connection over the limit, then closes it after
 // reading (and dropping) what the client sends for up to a second, so the
@@ -90,6 +92,7 @@ kyrodb::Status Listener::Open(const std::string& host, uint16_t port) {
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) acceptor_.non_blocking(true, ec);  // for the burst in OnAccept
   if (ec) return kyrodb::Status::IOError("cannot listen on " + where + ": " + ec.message());
   port_ = acceptor_.local_endpoint(ec).port();
   return kyrodb::Status::OK();
@@ -128,6 +131,21 @@ void Listener::OnAccept(IoPool::Worker& worker, beast::error_code ec, Socket soc
     });
     return;
   }
+  Admit(worker, std::move(socket));
+  // Take what else waits in the backlog now. One accept per trip through
+  // the event loop made new connections queue behind the work of every busy
+  // session on this thread: seconds with thousands of connections.
+  for (int i = 0; i < kAcceptBurst && !stopped_; ++i) {
+    IoPool::Worker& next = pool_.Next();
+    beast::error_code more_ec;
+    Socket more = acceptor_.accept(next.ioc, more_ec);
+    if (more_ec) break;  // would_block: the backlog is empty; other errors reach the async accept
+    Admit(next, std::move(more));
+  }
+  DoAccept();
+}
+
+void Listener::Admit(IoPool::Worker& worker, Socket socket) {
   beast::error_code opt_ec;
   socket.set_option(tcp::no_delay(true), opt_ec);  // small answers must not wait for Nagle
   if (connections_->Count() >= state_->options.max_connections) {
@@ -135,7 +153,6 @@ void Listener::OnAccept(IoPool::Worker& worker, beast::error_code ec, Socket soc
   } else {
     std::make_shared<Session>(std::move(socket), worker.deadlines, state_, connections_)->Start();
   }
-  DoAccept();
 }
 
 void Listener::Reject(Socket socket) {

@@ -36,6 +36,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
  private:
   void DoAccept();
   void OnAccept(IoPool::Worker& worker, boost::beast::error_code ec, Socket socket);
+  void Admit(IoPool::Worker& worker, Socket socket);
   void Reject(Socket socket);
 
   IoPool& pool_;
