@@ -59,7 +59,7 @@ Response AuthError(AuthResult result) {
 }
 
 std::optional<Response> Dispatch(ServerState& state, Request& req, const ClientInfo& client, RequestMeta* meta,
-                                 const Reply& reply, const StreamReply& stream_reply) {
+                                 ReplyFactory& replies) {
   Target target = SplitTarget(Sv(req.target()));
   RouteMatch match = MatchRoute(req.method(), target.path);
   meta->route = match.route;
@@ -123,36 +123,37 @@ std::optional<Response> Dispatch(ServerState& state, Request& req, const ClientI
                          std::string(info.pattern) + "; send application/json");
   }
 
-  HandlerArgs args{state, store, req, match.param, query, reply, stream_reply};
+  HandlerArgs args{state, store, req, match.param, query, replies};
   return kHandlers[static_cast<size_t>(match.route)](args);
 }
 
 }  // namespace
 
-bool IsWriteRequest(const Request& req) {
+RequestKind ClassifyRequest(const Request& req) {
+  RequestKind kind;
   RouteMatch match = MatchRoute(req.method(), SplitTarget(Sv(req.target())).path);
-  if (match.outcome != RouteMatch::Outcome::kFound) return false;
+  if (match.outcome != RouteMatch::Outcome::kFound) return kind;
   switch (match.route) {
     case RouteId::kPut:
     case RouteId::kBatchPut:
-      return true;
+      kind.write = true;
+      break;
     case RouteId::kKv:
-      return req.method() == bhttp::verb::put || req.method() == bhttp::verb::delete_;
+      kind.write = req.method() == bhttp::verb::put || req.method() == bhttp::verb::delete_;
+      break;
+    case RouteId::kSubscribe:
+      kind.stream = req.method() == bhttp::verb::get;
+      break;
     default:
-      return false;
+      break;
   }
+  return kind;
 }
 
 void RunReader(ServerState& state, std::function<void()> task) {
   if (state.run_reader) return state.run_reader(std::move(task));
   if (state.run_blocking) return state.run_blocking(std::move(task));
   task();
-}
-
-bool IsStreamRequest(const Request& req) {
-  if (req.method() != bhttp::verb::get) return false;
-  RouteMatch match = MatchRoute(req.method(), SplitTarget(Sv(req.target())).path);
-  return match.outcome == RouteMatch::Outcome::kFound && match.route == RouteId::kSubscribe;
 }
 
 ServerState::ServerState(HttpOptions opts, prometheus::Registry& reg, RateLimiter::Clock clock)
@@ -164,9 +165,21 @@ ServerState::ServerState(HttpOptions opts, prometheus::Registry& reg, RateLimite
 
 std::optional<Response> HandleRequest(ServerState& state, Request& req, const ClientInfo& client, RequestMeta* meta,
                                       const Reply& reply, const StreamReply& stream_reply) {
+  struct Fixed final : ReplyFactory {
+    Fixed(const Reply& r, const StreamReply& s) : reply(r), stream_reply(s) {}
+    Reply MakeReply() override { return reply; }
+    StreamReply MakeStreamReply() override { return stream_reply; }
+    const Reply& reply;
+    const StreamReply& stream_reply;
+  } replies(reply, stream_reply);
+  return HandleRequest(state, req, client, meta, replies);
+}
+
+std::optional<Response> HandleRequest(ServerState& state, Request& req, const ClientInfo& client, RequestMeta* meta,
+                                      ReplyFactory& replies) {
   meta->method = MethodOf(req.method());
   try {
-    return Dispatch(state, req, client, meta, reply, stream_reply);
+    return Dispatch(state, req, client, meta, replies);
   } catch (const std::exception& e) {
     log::Error("http_handler_failed", {{"route", GetRouteInfo(meta->route).pattern}, {"what", e.what()}});
     return MakeError(bhttp::status::internal_server_error, "internal", "internal error");

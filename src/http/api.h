@@ -64,21 +64,43 @@ struct RequestMeta {
   Method method = Method::kOther;
 };
 
-// True for the routes that write through the store asynchronously (put,
-// batch put, PUT/DELETE /v1/kv/{key}). The session lets pipelined writes
-// overlap (they group-commit together) but makes anything else wait for the
-// writes before it, so a pipelined read sees the connection's earlier writes.
-bool IsWriteRequest(const Request& req);
+// What the session must know about a request before dispatching it (one
+// route match for both):
+// - write: a route that writes through the store asynchronously (put, batch
+//   put, PUT/DELETE /v1/kv/{key}). The session lets pipelined writes overlap
+//   (they group-commit together) but makes anything else wait for the writes
+//   before it, so a pipelined read sees the connection's earlier writes.
+// - stream: GET /v1/subscribe. Its answer may be a stream that keeps the
+//   connection, so the session reads no request after it (a pipelined
+//   request behind a subscribe is never served).
+struct RequestKind {
+  bool write = false;
+  bool stream = false;
+};
+RequestKind ClassifyRequest(const Request& req);
+inline bool IsWriteRequest(const Request& req) { return ClassifyRequest(req).write; }
+inline bool IsStreamRequest(const Request& req) { return ClassifyRequest(req).stream; }
 
-// True for GET /v1/subscribe: its answer may be a stream that keeps the
-// connection, so the session reads no request after it (a pipelined request
-// behind a subscribe is never served).
-bool IsStreamRequest(const Request& req);
+// Where a handler that answers later gets its callback. Asked only when a
+// handler does answer later: most requests (reads) answer at once, and a
+// Reply costs an allocation.
+class ReplyFactory {
+ public:
+  virtual Reply MakeReply() = 0;
+  // May return an empty function (no socket to stream to: unit tests).
+  virtual StreamReply MakeStreamReply() = 0;
 
-// Returns the response now, or nullopt when the handler has taken `reply`
-// (or, for a stream, `stream_reply`) and will call one of them later, from
-// any thread. Without a `stream_reply` a subscribe is refused with a 500.
+ protected:
+  ~ReplyFactory() = default;
+};
+
+// Returns the response now, or nullopt when the handler has taken a Reply
+// (or, for a stream, a StreamReply) from `replies` and will call it later,
+// from any thread. Without a StreamReply a subscribe is refused with a 500.
 // Never throws.
+std::optional<Response> HandleRequest(ServerState& state, Request& req, const ClientInfo& client, RequestMeta* meta,
+                                      ReplyFactory& replies);
+// The same with fixed callbacks (tests).
 std::optional<Response> HandleRequest(ServerState& state, Request& req, const ClientInfo& client, RequestMeta* meta,
                                       const Reply& reply, const StreamReply& stream_reply = StreamReply());
 

@@ -14,8 +14,7 @@ Response MakeJson(bhttp::status status, const nlohmann::json& body) {
   Response res{status, 11};
   res.set(bhttp::field::content_type, kJsonType);
   res.body() = DumpJson(body);
-  res.prepare_payload();
-  return res;
+  return res;  // Content-Length: the session writes it (response_head.h)
 }
 
 Response MakeError(bhttp::status status, std::string_view code, std::string_view message) {

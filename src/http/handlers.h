@@ -1,6 +1,6 @@
 // Route handlers: plain functions from a request to a response. A handler
-// that must wait (a durable write, a checkpoint) returns nullopt and calls
-// args.reply later instead. Internal to src/http.
+// that must wait (a durable write, a checkpoint) takes args.reply(), returns
+// nullopt and calls the reply later instead. Internal to src/http.
 #pragma once
 
 #include <optional>
@@ -18,8 +18,11 @@ struct HandlerArgs {
   Request& req;
   std::string_view param;  // raw {key} segment
   const QueryParams& query;
-  const Reply& reply;
-  const StreamReply& stream_reply;  // may be empty (no socket: unit tests)
+  ReplyFactory& replies;
+
+  // Each call makes a new callback; a handler takes one at most.
+  Reply reply() { return replies.MakeReply(); }
+  StreamReply stream_reply() { return replies.MakeStreamReply(); }  // may be empty (unit tests)
 };
 
 using Handler = std::optional<Response> (*)(HandlerArgs& args);

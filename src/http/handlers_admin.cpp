@@ -18,7 +18,7 @@ using json = nlohmann::json;
 // Runs a checkpoint off the I/O threads and answers with `shape(info)`.
 std::optional<Response> RunCheckpoint(HandlerArgs& args, json (*shape)(const CheckpointInfo&)) {
   kyrodb::Store* store = args.store;
-  args.state.run_blocking([store, reply = args.reply, shape] {
+  args.state.run_blocking([store, reply = args.reply(), shape] {
     try {
       CheckpointInfo info;
       Status s = store->Checkpoint(&info);
@@ -72,7 +72,7 @@ std::optional<Response> HandleCompact(HandlerArgs& args) {
 
 std::optional<Response> HandleWarmup(HandlerArgs& args) {
   kyrodb::Store* store = args.store;
-  args.state.run_blocking([store, reply = args.reply] {
+  args.state.run_blocking([store, reply = args.reply()] {
     try {
       store->Warmup();
       reply(MakeJson(bhttp::status::ok, {{"status", "ok"}}));

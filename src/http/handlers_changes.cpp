@@ -96,7 +96,6 @@ Response ReplayPage(const HttpOptions& opt, kyrodb::Store* store, uint64_t start
   // Where the next page starts; equal to `end` once the range is complete.
   res.set("X-KyroDB-Next", std::to_string(next));
   res.set("X-KyroDB-First-Available", std::to_string(first_available));
-  res.prepare_payload();
   return res;
 }
 
@@ -120,7 +119,7 @@ std::optional<Response> HandleReplay(HandlerArgs& args) {
   }
   limit = std::min<uint64_t>(limit, opt.max_replay_limit);
   kyrodb::Store* store = args.store;
-  RunReader(args.state, [&opt, store, start, end, limit, reply = args.reply] {
+  RunReader(args.state, [&opt, store, start, end, limit, reply = args.reply()] {
     try {
       reply(ReplayPage(opt, store, start, end, static_cast<size_t>(limit)));
     } catch (const std::exception& e) {
@@ -153,10 +152,11 @@ std::optional<Response> HandleSubscribe(HandlerArgs& args) {
     res.set(bhttp::field::cache_control, "no-cache");
     return res;
   }
-  if (!args.stream_reply) {
+  StreamReply stream_reply = args.stream_reply();
+  if (!stream_reply) {
     return MakeError(bhttp::status::internal_server_error, "internal", "this server cannot stream responses");
   }
-  ChangeStream::Open(args.state, args.store, from, args.reply, args.stream_reply);
+  ChangeStream::Open(args.state, args.store, from, args.reply(), std::move(stream_reply));
   return std::nullopt;
 }
 

@@ -43,7 +43,6 @@ std::optional<Response> HandleMetrics(HandlerArgs& args) {
   Response res{bhttp::status::ok, 11};
   res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
   res.body() = prometheus::TextSerializer().Serialize(args.state.registry.Collect());
-  res.prepare_payload();
   return res;
 }
 

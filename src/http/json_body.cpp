@@ -90,6 +90,77 @@ class DomBuilder {
   std::string error_;
 };
 
+// The common PUT body, {"key": K, "value": "V"} with nothing else, decoded
+// from SAX events without building a DOM (a put's JSON DOM cost 13
+// allocations; docs/BENCHMARKS.md, "Profile"). Anything else (another
+// member, a nested value, a duplicate, a key that is not a plain integer or a
+// valid decimal string, a parse error) stops it, and DecodePut decodes the
+// body again through the DOM, which gives the exact error message: the fast
+// path never decides that a body is wrong.
+class PutFastPath {
+ public:
+  explicit PutFastPath(PutItem* out) : out_(out) {}
+
+  bool done() const { return closed_ && have_key_ && have_value_; }
+
+  bool null() { return false; }
+  bool boolean(bool /*v*/) { return false; }
+  bool number_integer(json::number_integer_t v) {
+    if (expect_ != Member::kKey || v != 0) return false;  // negative: the DOM path words the error
+    return TakeKey(0);
+  }
+  bool number_unsigned(json::number_unsigned_t v) { return expect_ == Member::kKey && TakeKey(v); }
+  bool number_float(json::number_float_t /*v*/, const json::string_t& /*text*/) { return false; }
+  bool string(json::string_t& v) {
+    if (expect_ == Member::kValue) {
+      out_->value = std::move(v);
+      have_value_ = true;
+      expect_ = Member::kNone;
+      return true;
+    }
+    if (expect_ != Member::kKey) return false;
+    uint64_t key = 0;
+    std::string ignored;
+    return ParseKey(v, "key", &key, &ignored) && TakeKey(key);
+  }
+  bool binary(json::binary_t& /*v*/) { return false; }
+  bool start_object(std::size_t /*elements*/) { return !opened_ && (opened_ = true); }
+  bool key(json::string_t& name) {
+    if (name == "key" && !have_key_) {
+      expect_ = Member::kKey;
+      return true;
+    }
+    if (name == "value" && !have_value_) {
+      expect_ = Member::kValue;
+      return true;
+    }
+    return false;
+  }
+  bool end_object() { return (closed_ = true); }
+  bool start_array(std::size_t /*elements*/) { return false; }
+  bool end_array() { return false; }
+  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/, const json::exception& /*ex*/) {
+    return false;
+  }
+
+ private:
+  enum class Member : uint8_t { kNone, kKey, kValue };
+
+  bool TakeKey(uint64_t key) {
+    out_->key = key;
+    have_key_ = true;
+    expect_ = Member::kNone;
+    return true;
+  }
+
+  PutItem* out_;
+  Member expect_ = Member::kNone;
+  bool opened_ = false;
+  bool closed_ = false;
+  bool have_key_ = false;
+  bool have_value_ = false;
+};
+
 const char* TypeName(const json& v) {
   // A binary here is always a number we kept as text (see the header).
   return v.is_binary() ? "number" : v.type_name();
@@ -202,6 +273,13 @@ bool JsonToKey(const nlohmann::json& v, std::string_view what, uint64_t* key, st
 }
 
 bool DecodePut(std::string_view body, size_t max_value_bytes, PutItem* out, DecodeError* error) {
+  PutItem fast;
+  PutFastPath fast_path(&fast);
+  if (json::sax_parse(body.begin(), body.end(), &fast_path, json::input_format_t::json, /*strict=*/true) &&
+      fast_path.done() && fast.value.size() <= max_value_bytes) {
+    *out = std::move(fast);
+    return true;
+  }
   json doc;
   if (!ParseObject(body, &doc, error)) return false;
   return TakeItem(doc, "", max_value_bytes, out, error);

@@ -25,13 +25,15 @@ namespace {
 
 constexpr auto kRejectTime = std::chrono::seconds(1);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+// Connections taken from the backlog per completed accept (see OnAccept).
+constexpr int kAcceptBurst = 64;
 
 // Writes one 503 to a connection over the limit, then closes it after
 // reading (and dropping) what the client sends for up to a second, so the
 // answer is not lost to a TCP reset.
 class Rejection : public std::enable_shared_from_this<Rejection> {
  public:
-  Rejection(tcp::socket&& socket, Response res, std::shared_ptr<std::atomic<size_t>> counter)
+  Rejection(Socket&& socket, Response res, std::shared_ptr<std::atomic<size_t>> counter)
       : stream_(std::move(socket)), res_(std::move(res)), counter_(std::move(counter)) {
     counter_->fetch_add(1);
   }
@@ -54,7 +56,7 @@ class Rejection : public std::enable_shared_from_this<Rejection> {
     });
   }
 
-  beast::tcp_stream stream_;
+  beast::basic_stream<tcp, asio::io_context::executor_type> stream_;
   Response res_;
   beast::flat_buffer buffer_;
   std::shared_ptr<std::atomic<size_t>> counter_;
@@ -62,11 +64,10 @@ class Rejection : public std::enable_shared_from_this<Rejection> {
 
 }  // namespace
 
-Listener::Listener(asio::io_context& ioc, std::shared_ptr<ServerState> state, std::shared_ptr<Connections> connections)
-    : ioc_(ioc),
-      strand_(asio::make_strand(ioc)),
-      acceptor_(strand_),
-      backoff_(strand_),
+Listener::Listener(IoPool& pool, std::shared_ptr<ServerState> state, std::shared_ptr<Connections> connections)
+    : pool_(pool),
+      acceptor_(pool.First().ioc),
+      backoff_(pool.First().ioc),
       state_(std::move(state)),
       connections_(std::move(connections)),
       rejecting_(std::make_shared<std::atomic<size_t>>(0)) {}
@@ -80,7 +81,7 @@ kyrodb::Status Listener::Open(const std::string& host, uint16_t port) {
     endpoint = tcp::endpoint(addr, port);
   } else {
     // A name such as "localhost": take its first address.
-    tcp::resolver resolver(ioc_);
+    tcp::resolver resolver(pool_.First().ioc);
     auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
     if (ec || results.empty()) {
       return kyrodb::Status::InvalidArgument("cannot resolve listen address " + where + ": " + ec.message());
@@ -91,15 +92,18 @@ kyrodb::Status Listener::Open(const std::string& host, uint16_t port) {
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) acceptor_.non_blocking(true, ec);  // for the burst in OnAccept
   if (ec) return kyrodb::Status::IOError("cannot listen on " + where + ": " + ec.message());
   port_ = acceptor_.local_endpoint(ec).port();
   return kyrodb::Status::OK();
 }
 
-void Listener::Start() { asio::dispatch(strand_, beast::bind_front_handler(&Listener::DoAccept, shared_from_this())); }
+void Listener::Start() {
+  asio::dispatch(acceptor_.get_executor(), beast::bind_front_handler(&Listener::DoAccept, shared_from_this()));
+}
 
 void Listener::Stop() {
-  asio::post(strand_, [self = shared_from_this()] {
+  asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
     self->stopped_ = true;
     beast::error_code ec;
     self->backoff_.cancel();
@@ -109,10 +113,13 @@ void Listener::Stop() {
 
 void Listener::DoAccept() {
   if (stopped_) return;
-  acceptor_.async_accept(asio::make_strand(ioc_), beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
+  IoPool::Worker& worker = pool_.Next();
+  acceptor_.async_accept(worker.ioc, [self = shared_from_this(), &worker](beast::error_code ec, Socket socket) {
+    self->OnAccept(worker, ec, std::move(socket));
+  });
 }
 
-void Listener::OnAccept(beast::error_code ec, tcp::socket socket) {
+void Listener::OnAccept(IoPool::Worker& worker, beast::error_code ec, Socket socket) {
   if (stopped_ || ec == asio::error::operation_aborted) return;
   if (ec) {
     // Out of file descriptors (or a similar transient failure): pause
@@ -124,17 +131,31 @@ void Listener::OnAccept(beast::error_code ec, tcp::socket socket) {
     });
     return;
   }
+  Admit(worker, std::move(socket));
+  // Take what else waits in the backlog now. One accept per trip through
+  // the event loop made new connections queue behind the work of every busy
+  // session on this thread: seconds with thousands of connections.
+  for (int i = 0; i < kAcceptBurst && !stopped_; ++i) {
+    IoPool::Worker& next = pool_.Next();
+    beast::error_code more_ec;
+    Socket more = acceptor_.accept(next.ioc, more_ec);
+    if (more_ec) break;  // would_block: the backlog is empty; other errors reach the async accept
+    Admit(next, std::move(more));
+  }
+  DoAccept();
+}
+
+void Listener::Admit(IoPool::Worker& worker, Socket socket) {
   beast::error_code opt_ec;
   socket.set_option(tcp::no_delay(true), opt_ec);  // small answers must not wait for Nagle
   if (connections_->Count() >= state_->options.max_connections) {
     Reject(std::move(socket));
   } else {
-    std::make_shared<Session>(std::move(socket), state_, connections_)->Start();
+    std::make_shared<Session>(std::move(socket), worker.deadlines, state_, connections_)->Start();
   }
-  DoAccept();
 }
 
-void Listener::Reject(tcp::socket socket) {
+void Listener::Reject(Socket socket) {
   state_->metrics.Rejected(RejectReason::kTooManyConnections);
   // Under a flood the 503s themselves are bounded: past that, just close.
   if (rejecting_->load() >= state_->options.max_connections / 4 + 16) return;

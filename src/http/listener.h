@@ -1,12 +1,11 @@
-// Accepts connections on its own strand and hands each one to a Session on a
-// strand of its own. Over KYRODB_MAX_CONNECTIONS, a connection gets a 503
+// Accepts connections on the first I/O thread and hands each one to a Session
+// on the next I/O thread, round robin (io_pool.h). Over KYRODB_MAX_CONNECTIONS, a connection gets a 503
 // with Retry-After and is closed, so clients see why instead of a hang.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core/error.hpp>
 
 #include <atomic>
@@ -14,6 +13,7 @@
 #include <string>
 
 #include "http/api.h"
+#include "http/io_pool.h"
 #include "kyrodb/status.h"
 
 namespace kyrodb::http {
@@ -22,7 +22,7 @@ class Connections;
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(boost::asio::io_context& ioc, std::shared_ptr<ServerState> state,
+  Listener(IoPool& pool, std::shared_ptr<ServerState> state,
            std::shared_ptr<Connections> connections);
 
   // Binds and listens; fails with a message naming host and port.
@@ -35,11 +35,11 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void DoAccept();
-  void OnAccept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
-  void Reject(boost::asio::ip::tcp::socket socket);
+  void OnAccept(IoPool::Worker& worker, boost::beast::error_code ec, Socket socket);
+  void Admit(IoPool::Worker& worker, Socket socket);
+  void Reject(Socket socket);
 
-  boost::asio::io_context& ioc_;
-  boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+  IoPool& pool_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer backoff_;
   std::shared_ptr<ServerState> state_;

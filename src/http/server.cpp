@@ -1,7 +1,5 @@
 #include "http/server.h"
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -10,10 +8,11 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <optional>
+#include <thread>
 
 #include "http/api.h"
 #include "http/connections.h"
+#include "http/io_pool.h"
 #include "http/listener.h"
 #include "http/session.h"
 #include "log/log.h"
@@ -34,10 +33,10 @@ constexpr auto kAbortGrace = std::chrono::seconds(1);
 }  // namespace
 
 struct Server::Runtime {
-  explicit Runtime(unsigned threads)
-      : ioc(static_cast<int>(threads)), work(asio::make_work_guard(ioc)), signals(ioc, SIGINT, SIGTERM) {}
-  asio::io_context ioc;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  explicit Runtime(const HttpOptions& o)
+      : io(o.threads, SweepTick({o.read_timeout, o.idle_timeout, o.write_timeout})),
+        signals(io.First().ioc, SIGINT, SIGTERM) {}
+  IoPool io;
   asio::signal_set signals;
   asio::thread_pool blocking{kBlockingThreads};
   asio::thread_pool readers{kReaderThreads};
@@ -46,9 +45,9 @@ struct Server::Runtime {
 
 Server::Server(HttpOptions options, prometheus::Registry& registry, const char* (*simd_level_name)())
     : state_(std::make_shared<ServerState>(std::move(options), registry)),
-      rt_(std::make_unique<Runtime>(std::max(1u, state_->options.threads))),
+      rt_(std::make_unique<Runtime>(state_->options)),
       connections_(std::make_shared<Connections>(state_->metrics.connections_active())),
-      listener_(std::make_shared<Listener>(rt_->ioc, state_, connections_)) {
+      listener_(std::make_shared<Listener>(rt_->io, state_, connections_)) {
   state_->simd_level_name = simd_level_name;
   state_->run_blocking = [pool = &rt_->blocking](std::function<void()> task) { asio::post(*pool, std::move(task)); };
   state_->run_reader = [pool = &rt_->readers](std::function<void()> task) { asio::post(*pool, std::move(task)); };
@@ -63,10 +62,8 @@ uint16_t Server::port() const { return listener_->port(); }
 void Server::Start() {
   WaitForSignal();
   listener_->Start();
-  unsigned n = std::max(1u, state_->options.threads);
-  threads_.reserve(n);
-  for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { rt_->ioc.run(); });
-  log::Info("http_listening", {{"host", state_->options.host}, {"port", port()}, {"threads", n}});
+  rt_->io.Start();
+  log::Info("http_listening", {{"host", state_->options.host}, {"port", port()}, {"threads", rt_->io.size()}});
 }
 
 void Server::WaitForSignal() {
@@ -126,12 +123,7 @@ void Server::Stop() {
   stopped_ = true;
   rt_->blocking.join();  // a checkpoint in progress finishes
   rt_->readers.join();
-  rt_->work.reset();
-  rt_->ioc.stop();
-  for (auto& t : threads_) {
-    if (t.joinable()) t.join();
-  }
-  threads_.clear();
+  rt_->io.Stop();
 }
 
 }  // namespace kyrodb::http

@@ -1,6 +1,7 @@
-// The HTTP server: one io_context run by HttpOptions::threads threads, a
-// listener, a small pool for blocking store calls, and the SIGINT/SIGTERM
-// handling that drives a graceful stop.
+// The HTTP server: HttpOptions::threads I/O threads, each running its own
+// io_context (io_pool.h), a listener spreading connections over them, small
+// pools for blocking store calls, and the SIGINT/SIGTERM handling that
+// drives a graceful stop.
 //
 // Life cycle (main.cpp):
 //   Server s(opts, registry, simd);  s.Listen();  s.Start();
@@ -16,8 +17,6 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <thread>
-#include <vector>
 
 #include "http/http_options.h"
 #include "kyrodb/status.h"
@@ -73,7 +72,6 @@ class Server {
   std::unique_ptr<Runtime> rt_;
   std::shared_ptr<Connections> connections_;
   std::shared_ptr<Listener> listener_;
-  std::vector<std::thread> threads_;
 
   std::mutex mu_;
   std::condition_variable cv_;

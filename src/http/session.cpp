@@ -14,6 +14,7 @@
 
 #include "http/connections.h"
 #include "http/errors.h"
+#include "http/response_head.h"
 #include "http/stream_source.h"
 #include "http/stream_writer.h"
 #include "log/log.h"
@@ -31,7 +32,7 @@ constexpr size_t kLingerMaxBytes = 4u << 20;
 constexpr auto kLingerTime = std::chrono::seconds(1);
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
-ClientInfo DescribePeer(const tcp::socket& socket) {
+ClientInfo DescribePeer(const Socket& socket) {
   ClientInfo info;
   beast::error_code ec;
   tcp::endpoint peer = socket.remote_endpoint(ec);
@@ -53,21 +54,69 @@ ClientInfo DescribePeer(const tcp::socket& socket) {
 
 }  // namespace
 
-Session::Session(tcp::socket&& socket, std::shared_ptr<ServerState> state, std::shared_ptr<Connections> connections)
-    : stream_(std::move(socket)),
+// The callbacks of one dispatched request: made only when its handler
+// answers later. Each keeps the session alive and posts the answer back to
+// the session's thread.
+class Session::SlotReplies final : public ReplyFactory {
+ public:
+  SlotReplies(Session& session, uint64_t seq) : session_(session), seq_(seq) {}
+
+  Reply MakeReply() override {
+    return [self = session_.shared_from_this(), seq = seq_](Response res) {
+      asio::post(self->socket_.get_executor(),
+                 [self, seq, res = std::move(res)]() mutable { self->Complete(seq, std::move(res)); });
+    };
+  }
+
+  StreamReply MakeStreamReply() override {
+    return [self = session_.shared_from_this(), seq = seq_](Response header, std::shared_ptr<StreamSource> source) {
+      asio::post(self->socket_.get_executor(),
+                 [self, seq, header = std::move(header), source = std::move(source)]() mutable {
+                   self->Complete(seq, std::move(header), std::move(source));
+                 });
+    };
+  }
+
+ private:
+  Session& session_;
+  uint64_t seq_;
+};
+
+Session::Session(Socket&& socket, Deadlines& deadlines, std::shared_ptr<ServerState> state,
+                 std::shared_ptr<Connections> connections)
+    : socket_(std::move(socket)),
+      deadlines_(deadlines),
       state_(std::move(state)),
       connections_(std::move(connections)),
-      client_(DescribePeer(stream_.socket())) {}
+      client_(DescribePeer(socket_)) {}
 
 Session::~Session() { connections_->Remove(this); }
 
 void Session::Start() {
   connections_->Add(this, weak_from_this());
-  asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::WaitForRequest, shared_from_this()));
+  asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+    self->deadlines_.Watch(self);
+    self->WaitForRequest();
+  });
+}
+
+void Session::Expire(Clock::time_point now) {
+  if (handed_off_ || !deadline_.Passed(now)) return;
+  // Like tcp_stream on a timeout: close the socket, so every pending
+  // operation completes (with operation_aborted, read as a timeout).
+  timed_out_ = true;
+  deadline_ = ConnectionDeadlines();
+  beast::error_code ec;
+  socket_.close(ec);
+}
+
+beast::error_code Session::ReadError(beast::error_code ec) const {
+  if (ec && timed_out_) return beast::error::timeout;
+  return ec;
 }
 
 void Session::Drain() {
-  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
     if (self->handed_off_) {
       if (auto writer = self->stream_writer_.lock()) writer->Drain();
       return;
@@ -83,7 +132,7 @@ void Session::Drain() {
 }
 
 void Session::Abort() {
-  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
     if (self->handed_off_) {
       if (auto writer = self->stream_writer_.lock()) writer->Abort();
       return;
@@ -93,22 +142,23 @@ void Session::Abort() {
 }
 
 // Waits for the first bytes of the next request under the idle timeout. Only
-// called with nothing owed to the client: tcp_stream closes the socket when
-// a deadline passes, which must never cost an answer still in flight.
+// called with nothing owed to the client: the sweep closes the socket when a
+// deadline passes, which must never cost an answer still in flight.
 void Session::WaitForRequest() {
   if (closed_) return;
   read_state_ = ReadState::kIdleWait;
-  stream_.expires_after(state_->options.idle_timeout);
-  stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+  ArmRead(state_->options.idle_timeout);
+  socket_.async_read_some(buffer_.prepare(kFirstReadBytes),
                           beast::bind_front_handler(&Session::OnFirstBytes, shared_from_this()));
 }
 
 void Session::OnFirstBytes(beast::error_code ec, std::size_t bytes) {
   read_state_ = ReadState::kNone;
+  DisarmRead();
   if (closed_) return;
   if (ec) {
     // eof: the client closed an idle connection; timeout: it stayed idle too
-    // long (tcp_stream already closed the socket); aborted: shutdown.
+    // long (the sweep closed the socket); aborted: shutdown.
     return Close(false);
   }
   buffer_.commit(bytes);
@@ -120,14 +170,15 @@ void Session::ReadHeader() {
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_header_bytes));
   parser_->body_limit(state_->options.max_body_bytes);
-  stream_.expires_after(state_->options.read_timeout);
-  bhttp::async_read_header(stream_, buffer_, *parser_,
+  ArmRead(state_->options.read_timeout);
+  bhttp::async_read_header(socket_, buffer_, *parser_,
                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
 }
 
 void Session::OnHeader(beast::error_code ec, std::size_t /*bytes*/) {
+  DisarmRead();
   if (closed_) return;
-  if (ec) return OnReadError(ec);
+  if (ec) return OnReadError(ReadError(ec));
   if (parser_->is_done()) return OnRequest();
   // curl and others wait (up to a second) for "100 Continue" before sending
   // a large body. It may only go out when no earlier answer is owed, or the
@@ -135,21 +186,23 @@ void Session::OnHeader(beast::error_code ec, std::size_t /*bytes*/) {
   if (beast::iequals(parser_->get()[bhttp::field::expect], "100-continue") && queue_.empty() && !writing_) {
     SendContinue();
   }
-  stream_.expires_after(state_->options.read_timeout);
-  bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+  ArmRead(state_->options.read_timeout);
+  bhttp::async_read(socket_, buffer_, *parser_, beast::bind_front_handler(&Session::OnBody, shared_from_this()));
 }
 
 void Session::OnBody(beast::error_code ec, std::size_t /*bytes*/) {
+  DisarmRead();
   if (closed_) return;
-  if (ec) return OnReadError(ec);
+  if (ec) return OnReadError(ReadError(ec));
   OnRequest();
 }
 
 void Session::SendContinue() {
   writing_ = true;
-  stream_.expires_after(state_->options.write_timeout);
-  asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+  deadline_.write = Clock::now() + state_->options.write_timeout;
+  asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      self->deadline_.write = ConnectionDeadlines::kNever;
                       self->writing_ = false;
                       if (self->closed_) return;
                       if (ec) return self->Close(false);
@@ -167,7 +220,7 @@ void Session::OnReadError(beast::error_code ec) {
     return;
   }
   if (ec == beast::error::timeout) {
-    // A slow client: tcp_stream has closed the socket already.
+    // A slow client: the sweep has closed the socket already.
     st.metrics.Rejected(RejectReason::kTimeout);
     return Close(false);
   }
@@ -194,8 +247,8 @@ void Session::OnReadError(beast::error_code ec) {
 // step now, so the connection closes after it.
 void Session::PushError(Response res) {
   Slot slot;
-  slot.method = parser_ && parser_->is_header_done() ? std::string(parser_->get().method_string()) : "-";
-  slot.start = std::chrono::steady_clock::now();
+  if (parser_ && parser_->is_header_done()) slot.method = Sv(bhttp::to_string(parser_->get().method()));
+  slot.start = Clock::now();
   slot.dispatched = true;
   slot.response = std::move(res);
   queue_.push_back(std::move(slot));
@@ -208,12 +261,13 @@ void Session::OnRequest() {
   slot.request = parser_->release();
   parser_.reset();
   const Request& req = *slot.request;
-  slot.method = std::string(req.method_string());
+  slot.method = Sv(bhttp::to_string(req.method()));
   slot.version = req.version();
   slot.head = req.method() == bhttp::verb::head;
   slot.keep_alive = req.keep_alive();
-  slot.is_write = IsWriteRequest(req);
-  if (!slot.keep_alive || IsStreamRequest(req)) read_closed_ = true;
+  RequestKind kind = ClassifyRequest(req);
+  slot.is_write = kind.write;
+  if (!slot.keep_alive || kind.stream) read_closed_ = true;
   queue_.push_back(std::move(slot));
   DispatchReady();
   MaybeRead();
@@ -240,25 +294,15 @@ void Session::DispatchReady() {
     if (!MayDispatch(i)) break;
     Slot& slot = queue_[i];
     slot.dispatched = true;
-    slot.start = std::chrono::steady_clock::now();
+    slot.start = Clock::now();
     Request req = std::move(*slot.request);
     slot.request.reset();
     uint64_t seq = front_seq_ + i;
-    // Posting keeps every state change on this connection's strand, whichever
-    // thread (WAL, blocking pool) completes the request.
-    Reply reply = [self = shared_from_this(), seq](Response res) {
-      asio::post(self->stream_.get_executor(),
-                 [self, seq, res = std::move(res)]() mutable { self->Complete(seq, std::move(res)); });
-    };
-    StreamReply stream_reply = [self = shared_from_this(), seq](Response header,
-                                                                std::shared_ptr<StreamSource> source) {
-      asio::post(self->stream_.get_executor(),
-                 [self, seq, header = std::move(header), source = std::move(source)]() mutable {
-                   self->Complete(seq, std::move(header), std::move(source));
-                 });
-    };
+    // Posting keeps every state change on this connection's thread,
+    // whichever thread (WAL, blocking pool) completes the request.
+    SlotReplies replies(*this, seq);
     RequestMeta meta;
-    std::optional<Response> now = HandleRequest(*state_, req, client_, &meta, reply, stream_reply);
+    std::optional<Response> now = HandleRequest(*state_, req, client_, &meta, replies);
     queue_[i].meta = meta;
     if (now) Complete(seq, std::move(*now));
   }
@@ -297,23 +341,23 @@ void Session::Flush() {
   if (writing_ || closed_ || queue_.empty() || !queue_.front().response) return;
   Slot& slot = queue_.front();
   if (slot.stream) return HandOff();
-  Response& res = *slot.response;
-  res.version(slot.version);
+  const Response& res = *slot.response;
   // The last answer before the connection closes (client asked, an error,
   // or shutdown) says so; earlier pipelined answers stay keep-alive.
   bool last = read_closed_ && queue_.size() == 1 && read_state_ == ReadState::kNone;
-  res.keep_alive(slot.keep_alive && !last);
-  res.set(bhttp::field::server, "kyrodb");
-  if (res.find(bhttp::field::content_type) == res.end()) res.set(bhttp::field::content_type, kJsonType);
-  res.prepare_payload();
-  if (slot.head) res.body().clear();  // Content-Length still gives the GET size
-
+  slot.sent_keep_alive = slot.keep_alive && !last;
+  head_.clear();
+  // A HEAD answer's Content-Length still gives the GET size.
+  AppendResponseHead(res, slot.version, slot.sent_keep_alive, res.body().size(), &head_);
+  std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_),
+                                               slot.head ? asio::const_buffer() : asio::buffer(res.body())};
   writing_ = true;
-  stream_.expires_after(state_->options.write_timeout);
-  bhttp::async_write(stream_, res, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+  deadline_.write = Clock::now() + state_->options.write_timeout;
+  asio::async_write(socket_, buffers, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
 }
 
 void Session::OnWrite(beast::error_code ec, std::size_t /*bytes*/) {
+  deadline_.write = ConnectionDeadlines::kNever;
   writing_ = false;
   if (queue_.empty()) return;  // closed while writing
   Slot done = std::move(queue_.front());
@@ -322,7 +366,7 @@ void Session::OnWrite(beast::error_code ec, std::size_t /*bytes*/) {
   Record(done);
   if (closed_) return;
   if (ec) return Close(false);
-  if (!done.response->keep_alive()) {
+  if (!done.sent_keep_alive) {
     read_closed_ = true;
     if (read_state_ == ReadState::kNone) return Close(true);
   }
@@ -341,7 +385,8 @@ void Session::HandOff() {
   Record(slot);
   closed_ = true;
   handed_off_ = true;
-  auto writer = std::make_shared<StreamWriter>(std::move(stream_), state_, shared_from_this(),
+  deadline_ = ConnectionDeadlines();
+  auto writer = std::make_shared<StreamWriter>(std::move(socket_), state_, shared_from_this(),
                                                std::move(*slot.response), std::move(slot.stream), slot.version);
   stream_writer_ = writer;
   writer->Start();
@@ -353,7 +398,7 @@ void Session::HandOff() {
 void Session::Record(const Slot& slot) {
   const Response& res = *slot.response;
   unsigned status = res.result_int();
-  auto elapsed = std::chrono::steady_clock::now() - slot.start;
+  auto elapsed = Clock::now() - slot.start;
   double seconds = std::chrono::duration<double>(elapsed).count();
   state_->metrics.ObserveRequest(slot.meta.route, slot.meta.method, status, seconds);
   if (state_->options.access_log && log::Enabled(spdlog::level::info)) {
@@ -369,23 +414,25 @@ void Session::Record(const Slot& slot) {
 void Session::Close(bool graceful) {
   if (closed_ || handed_off_) return;
   closed_ = true;
+  deadline_ = ConnectionDeadlines();
   beast::error_code ec;
   if (graceful) {
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
     if (!ec) return Linger();
   }
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-  stream_.close();
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
 }
 
 void Session::Linger() {
-  if (lingered_ == 0) stream_.expires_after(kLingerTime);
+  if (lingered_ == 0) ArmRead(kLingerTime);
   buffer_.consume(buffer_.size());
-  stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+  socket_.async_read_some(buffer_.prepare(kFirstReadBytes),
                           [self = shared_from_this()](beast::error_code ec, std::size_t bytes) {
                             self->lingered_ += bytes;
                             if (!ec && self->lingered_ < kLingerMaxBytes) return self->Linger();
-                            self->stream_.close();
+                            beast::error_code close_ec;
+                            self->socket_.close(close_ec);
                           });
 }
 

@@ -1,12 +1,17 @@
-// One client connection (the Beast "advanced server" shape): a tcp_stream on
-// its own strand, a flat_buffer, and a fresh request_parser per request with
-// header and body limits.
+// One client connection: a socket bound to one I/O thread (io_pool.h), a
+// flat_buffer, and a fresh Beast request_parser per request with header and
+// body limits. Every handler of a session runs on that thread; other threads
+// reach it with asio::post.
 //
 // Timeouts: while no request is in progress the connection may sit idle for
 // idle_timeout; once the first byte of a request arrives, its header and then
 // its body must each arrive within read_timeout (a total deadline, not reset
 // per byte, so a client trickling one byte a second is cut). Responses must
-// be taken within write_timeout.
+// be taken within write_timeout. The session only stores these deadlines;
+// its thread's sweep (deadlines.h) closes the socket once one has passed.
+//
+// Responses go out as one gather write: a head formatted into a reused
+// buffer (response_head.h) and the body.
 //
 // Pipelining: up to max_pipelined requests are read ahead; responses are
 // written in request order even when a later one completes first. A request
@@ -22,9 +27,7 @@
 // the stream).
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -34,8 +37,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "http/api.h"
+#include "http/deadlines.h"
+#include "http/io_pool.h"
 #include "http/types.h"
 
 namespace kyrodb::http {
@@ -44,9 +50,10 @@ class Connections;
 class StreamSource;
 class StreamWriter;
 
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public std::enable_shared_from_this<Session>, public Expirable {
  public:
-  Session(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<ServerState> state,
+  // `deadlines` belongs to the socket's I/O thread.
+  Session(Socket&& socket, Deadlines& deadlines, std::shared_ptr<ServerState> state,
           std::shared_ptr<Connections> connections);
   ~Session();
   Session(const Session&) = delete;
@@ -58,6 +65,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void Drain();
   // Close now, thread-safe.
   void Abort();
+  // From the deadline sweep, on the session's thread.
+  void Expire(Clock::time_point now) override;
 
  private:
   // A request read, then dispatched, then answered, then written.
@@ -68,12 +77,14 @@ class Session : public std::enable_shared_from_this<Session> {
     std::optional<Response> response;  // for a stream: its header
     std::shared_ptr<StreamSource> stream;
     RequestMeta meta;
-    std::string method;
+    std::string_view method = "-";  // for the access log (static strings)
     unsigned version = 11;
     bool head = false;
-    bool keep_alive = false;
-    std::chrono::steady_clock::time_point start;
+    bool keep_alive = false;       // the client asked for it
+    bool sent_keep_alive = false;  // what the answer said
+    Clock::time_point start;
   };
+  class SlotReplies;
   enum class ReadState : uint8_t { kNone, kIdleWait, kRequest };
 
   void WaitForRequest();
@@ -99,8 +110,17 @@ class Session : public std::enable_shared_from_this<Session> {
   void Close(bool graceful);
   void Linger();
 
-  boost::beast::tcp_stream stream_;
+  void ArmRead(std::chrono::milliseconds timeout) { deadline_.read = Clock::now() + timeout; }
+  void DisarmRead() { deadline_.read = ConnectionDeadlines::kNever; }
+  // A read handler's error, as the deadline sweep caused it.
+  boost::beast::error_code ReadError(boost::beast::error_code ec) const;
+
+  Socket socket_;
+  Deadlines& deadlines_;
+  ConnectionDeadlines deadline_;
+  bool timed_out_ = false;  // the sweep closed the socket
   boost::beast::flat_buffer buffer_;
+  std::string head_;  // the head of the response being written
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<ServerState> state_;
   std::shared_ptr<Connections> connections_;
@@ -114,7 +134,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool dispatching_ = false;
   bool closed_ = false;
   size_t lingered_ = 0;
-  bool handed_off_ = false;  // stream_ now belongs to stream_writer_
+  bool handed_off_ = false;  // socket_ now belongs to stream_writer_
   std::weak_ptr<StreamWriter> stream_writer_;
 };
 

@@ -39,9 +39,9 @@ std::string Chunk(std::string_view bytes) {
 
 }  // namespace
 
-StreamWriter::StreamWriter(beast::tcp_stream&& stream, std::shared_ptr<ServerState> state, std::shared_ptr<void> owner,
+StreamWriter::StreamWriter(Socket&& socket, std::shared_ptr<ServerState> state, std::shared_ptr<void> owner,
                            Response header, std::shared_ptr<StreamSource> source, unsigned version)
-    : stream_(std::move(stream)),
+    : stream_(std::move(socket)),
       state_(std::move(state)),
       owner_(std::move(owner)),
       source_(std::move(source)),

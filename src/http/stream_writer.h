@@ -29,6 +29,7 @@
 #include <string>
 
 #include "http/api.h"
+#include "http/io_pool.h"
 #include "http/stream_source.h"
 #include "http/types.h"
 
@@ -39,13 +40,13 @@ class StreamWriter : public std::enable_shared_from_this<StreamWriter> {
   // `owner` is kept alive as long as the stream (the Session, which counts
   // the connection and forwards shutdown). `version` is the request's HTTP
   // version.
-  StreamWriter(boost::beast::tcp_stream&& stream, std::shared_ptr<ServerState> state, std::shared_ptr<void> owner,
+  StreamWriter(Socket&& socket, std::shared_ptr<ServerState> state, std::shared_ptr<void> owner,
                Response header, std::shared_ptr<StreamSource> source, unsigned version);
   ~StreamWriter();
   StreamWriter(const StreamWriter&) = delete;
   StreamWriter& operator=(const StreamWriter&) = delete;
 
-  // On the stream's strand (the Session calls it from there).
+  // On the socket's I/O thread (the Session calls it from there).
   void Start();
   // Thread-safe: a final event, then close.
   void Drain();
@@ -61,7 +62,8 @@ class StreamWriter : public std::enable_shared_from_this<StreamWriter> {
   void WatchPeer();
   void Close(bool graceful);
 
-  boost::beast::tcp_stream stream_;
+  // A timer per write is fine here: streams are few and long-lived.
+  boost::beast::basic_stream<boost::asio::ip::tcp, boost::asio::io_context::executor_type> stream_;
   std::shared_ptr<ServerState> state_;
   std::shared_ptr<void> owner_;
   std::shared_ptr<StreamSource> source_;

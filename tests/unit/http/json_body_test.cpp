@@ -142,6 +142,50 @@ TEST(JsonBody, PutShape) {
   EXPECT_TRUE(DecodePut(R"({"key": 1, "value": "0123456789"})", 10, &item, &error)) << "exactly the limit";
 }
 
+// DecodePut decodes the plain shape without a DOM and falls back to the DOM
+// for everything else; both must agree on what is valid.
+TEST(JsonBody, PutFastPathAndDomAgree) {
+  struct Good {
+    const char* body;
+    uint64_t key;
+    const char* value;
+  };
+  const Good good[] = {
+      {R"({"key":7,"value":"v"})", 7, "v"},
+      {R"({"value":"v","key":"8"})", 8, "v"},
+      {R"( { "key" : -0 , "value" : "" } )", 0, ""},
+      {R"({"key":18446744073709551615,"value":"max"})", 18446744073709551615ull, "max"},
+      {R"({"key":1,"value":"v","other":{"deep":[1,2]}})", 1, "v"},
+  };
+  for (const Good& g : good) {
+    PutItem item;
+    DecodeError error;
+    ASSERT_TRUE(DecodePut(g.body, 100, &item, &error)) << g.body << " -> " << error.message;
+    EXPECT_EQ(item.key, g.key) << g.body;
+    EXPECT_EQ(item.value, g.value) << g.body;
+  }
+  struct Bad {
+    const char* body;
+    BodyError kind;
+  };
+  const Bad bad[] = {
+      {R"({"key":1,"key":2,"value":"v"})", BodyError::kInvalidJson},    // duplicate member
+      {R"({"key":1,"value":"v","value":"w"})", BodyError::kInvalidJson},
+      {R"({"key":1,"value":"v"} x)", BodyError::kInvalidJson},           // trailing bytes
+      {R"({"key":-1,"value":"v"})", BodyError::kInvalidKey},
+      {R"({"key":"0x10","value":"v"})", BodyError::kInvalidKey},
+      {R"({"key":1e3,"value":"v"})", BodyError::kInvalidKey},
+      {R"({"key":18446744073709551616,"value":"v"})", BodyError::kInvalidKey},
+      {R"({"key":1,"value":"v"}{"key":2,"value":"w"})", BodyError::kInvalidJson},
+  };
+  for (const Bad& b : bad) {
+    PutItem item;
+    DecodeError error;
+    EXPECT_FALSE(DecodePut(b.body, 100, &item, &error)) << b.body;
+    EXPECT_EQ(error.kind, b.kind) << b.body << " -> " << error.message;
+  }
+}
+
 TEST(JsonBody, BatchPutValidatesEveryItem) {
   std::vector<PutItem> items;
   DecodeError error;
