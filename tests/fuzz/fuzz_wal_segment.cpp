@@ -1,9 +1,12 @@
 // fuzz_wal_segment: wal::ReadSegment over a whole segment file, read through
-// an in-memory FileSystem, exactly as recovery reads it.
+// an in-memory FileSystem, exactly as recovery reads it; and wal::ScanSegment
+// (Store::ReadLog's walk of a live log) over the same bytes.
 //
 // Input: flags u8 | segment bytes. Flags bit 0: recompute the header crc and
 // every record crc along the chain of length fields first (fuzz_util.h says
 // why), so mutations reach the payload decoder and the torn-tail rules.
+// Flags bits 1-7: when not 0, a second ScanSegment stops after that many
+// entries.
 //
 // Invariants:
 //  - the result is OK or Corruption (the file system never fails here);
@@ -12,7 +15,12 @@
 //    records and offsets agree with what the visitor saw;
 //  - every visited value is readable (ASan checks each byte);
 //  - truncating the file to valid_bytes, as recovery does after a torn tail,
-//    reads back cleanly with the same records: recovery is idempotent.
+//    reads back cleanly with the same records: recovery is idempotent;
+//  - ScanSegment agrees with ReadSegment: a bad header is Corruption naming
+//    the file; otherwise it visits the same entries up to the first bad
+//    record and reports that record's byte (0 for a clean end), and a walk
+//    stopped after k entries saw exactly the first k.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -51,6 +59,56 @@ Status Read(kyrodb::fuzz::MemFileSystem* fs, std::vector<Seen>* seen, SegmentRep
       report);
 }
 
+// ScanSegment visiting at most `stop` entries (0 = all).
+Status Scan(kyrodb::fuzz::MemFileSystem* fs, size_t stop, std::vector<Seen>* seen, uint64_t* bad_at) {
+  seen->clear();
+  return kyrodb::wal::ScanSegment(
+      fs, kPath,
+      [&](const Entry& e) {
+        seen->push_back({e.kind, e.type, e.offset, e.key, std::string(e.value), std::string(e.idempotency_key)});
+        return stop == 0 || seen->size() < stop;
+      },
+      bad_at);
+}
+
+// Checks ScanSegment against what ReadSegment made of the same file: `read`
+// is its status, `seen` the entries it visited (up to a mid-log bad record
+// too), `report` its report.
+void CheckScan(kyrodb::fuzz::MemFileSystem* fs, size_t stop, const Status& read, const std::vector<Seen>& seen,
+               const SegmentReport& report) {
+  std::vector<Seen> scanned;
+  uint64_t bad_at = 1;
+  Status s = Scan(fs, 0, &scanned, &bad_at);
+  if (report.header_torn) {
+    FUZZ_CHECK(s.IsCorruption(), "ScanSegment over a bad header: %s", s.ToString().c_str());
+    FUZZ_CHECK(s.message().find(kPath) != std::string::npos, "error does not name the file: %s",
+               s.message().c_str());
+    return;
+  }
+  FUZZ_CHECK(s.ok(), "ScanSegment failed where ReadSegment read the header: %s", s.ToString().c_str());
+  FUZZ_CHECK(scanned == seen, "ScanSegment saw %zu entries, ReadSegment %zu", scanned.size(), seen.size());
+  if (!read.ok()) {  // a bad record in the middle: ScanSegment stops at it
+    FUZZ_CHECK(bad_at >= kyrodb::wal::kSegmentHeaderSize, "mid-log damage, ScanSegment bad_at %llu",
+               static_cast<unsigned long long>(bad_at));
+  } else {
+    const uint64_t want = report.tail_torn ? report.valid_bytes : 0;
+    FUZZ_CHECK(bad_at == want, "ScanSegment bad_at %llu, ReadSegment's first bad byte %llu",
+               static_cast<unsigned long long>(bad_at), static_cast<unsigned long long>(want));
+  }
+  if (stop == 0) return;
+  const std::vector<Seen> all = scanned;
+  const uint64_t all_bad_at = bad_at;
+  s = Scan(fs, stop, &scanned, &bad_at);
+  FUZZ_CHECK(s.ok(), "stopped ScanSegment failed: %s", s.ToString().c_str());
+  if (stop <= all.size()) {
+    FUZZ_CHECK(scanned.size() == stop && std::equal(scanned.begin(), scanned.end(), all.begin()),
+               "stopped after %zu of %zu entries, wanted the first %zu", scanned.size(), all.size(), stop);
+    FUZZ_CHECK(bad_at == 0, "a stopped walk reports bad_at %llu", static_cast<unsigned long long>(bad_at));
+  } else {
+    FUZZ_CHECK(scanned == all && bad_at == all_bad_at, "a stop beyond the last entry changed the walk");
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -67,6 +125,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<Seen> seen;
   SegmentReport report;
   Status s = Read(&fs, &seen, &report);
+  CheckScan(&fs, flags >> 1, s, seen, report);
   if (!s.ok()) {
     FUZZ_CHECK(s.IsCorruption(), "status %s", s.ToString().c_str());
     FUZZ_CHECK(s.message().find(kPath) != std::string::npos, "error does not name the file: %s",
