@@ -340,9 +340,7 @@ void GroupCommitter::CompleteGroup(Batch* batch) {
   std::vector<WriteRequest>& group = batch->requests;
   const Status& failure = batch->failure;
   if (batch->records > 0 && failure.ok()) {
-    for (const WriteRequest& r : group) {
-      if (r.first_offset != 0) hooks_.apply(r);
-    }
+    hooks_.apply(group);
     hooks_.publish(batch->last_offset);
     if (hooks_.committed) hooks_.committed(group);
   }

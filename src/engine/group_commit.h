@@ -56,8 +56,9 @@ class GroupCommitter {
   struct Hooks {
     // Writer thread: does `key` exist in everything applied so far?
     std::function<bool(uint64_t key)> exists;
-    // Writer thread: apply a durable request's ops (offsets first_offset + i).
-    std::function<void(const WriteRequest&)> apply;
+    // Completer (or writer) thread: apply the ops of every durable request of
+    // a group (those with first_offset != 0; op i has offset first_offset + i).
+    std::function<void(const std::vector<WriteRequest>& group)> apply;
     // Writer thread: everything up to `offset` is applied; make it visible.
     std::function<void(uint64_t offset)> publish;
     // Writer thread: the group is durable and visible (requests with

@@ -1,5 +1,6 @@
 #include "engine/memtable.h"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 
@@ -81,8 +82,53 @@ MemTable::Node* MemTable::FindGreaterOrEqual(uint64_t key, Node** prev) const {
 
 void MemTable::Apply(uint64_t key, uint64_t offset, bool deleted, std::string_view value) {
   Node* prev[kMaxHeight];
-  Node* node = FindGreaterOrEqual(key, prev);
-  if (node == nullptr || node->key != key) {
+  FindGreaterOrEqual(key, prev);
+  for (int i = max_height_.load(std::memory_order_relaxed); i < kMaxHeight; ++i) prev[i] = head_;
+  InsertAfter(prev, {key, offset, deleted, value});
+}
+
+void MemTable::ApplyBatch(std::span<const Write> writes) {
+  for (size_t base = 0; base < writes.size(); base += kBatchLanes) {
+    const size_t n = std::min(kBatchLanes, writes.size() - base);
+    // One search per lane, advanced one step per round: a lane reads the node
+    // it prefetched a round earlier, then prefetches its next candidate.
+    Node* prev[kBatchLanes][kMaxHeight];
+    Node* at[kBatchLanes];
+    Node* next[kBatchLanes];
+    int level[kBatchLanes];
+    const int top = max_height_.load(std::memory_order_relaxed) - 1;
+    for (size_t i = 0; i < n; ++i) {
+      at[i] = head_;
+      level[i] = top;
+      next[i] = head_->Next(top);
+      for (int l = top + 1; l < kMaxHeight; ++l) prev[i][l] = head_;
+    }
+    for (size_t active = n; active > 0;) {
+      active = 0;
+      for (size_t i = 0; i < n; ++i) {
+        if (level[i] < 0) continue;
+        if (next[i] != nullptr && next[i]->key < writes[base + i].key) {
+          at[i] = next[i];
+        } else {
+          prev[i][level[i]] = at[i];
+          if (--level[i] < 0) continue;
+        }
+        next[i] = at[i]->Next(level[i]);
+        if (next[i] != nullptr) __builtin_prefetch(next[i]);
+        ++active;
+      }
+    }
+    for (size_t i = 0; i < n; ++i) InsertAfter(prev[i], writes[base + i]);
+  }
+}
+
+void MemTable::InsertAfter(Node** prev, const Write& w) {
+  auto advance = [&](int l) {
+    for (Node* nx = prev[l]->Next(l); nx != nullptr && nx->key < w.key; nx = prev[l]->Next(l)) prev[l] = nx;
+  };
+  advance(0);
+  Node* node = prev[0]->Next(0);
+  if (node == nullptr || node->key != w.key) {
     const int height = RandomHeight();
     const int cur = max_height_.load(std::memory_order_relaxed);
     if (height > cur) {
@@ -91,23 +137,24 @@ void MemTable::Apply(uint64_t key, uint64_t offset, bool deleted, std::string_vi
       // upper levels of head_ and simply drop down: benign.
       max_height_.store(height, std::memory_order_relaxed);
     }
-    node = NewNode(key, height);
+    for (int i = 1; i < height; ++i) advance(i);
+    node = NewNode(w.key, height);
     for (int i = 0; i < height; ++i) {
       node->links()[i].store(prev[i]->Next(i), std::memory_order_relaxed);
       prev[i]->SetNext(i, node);
     }
     keys_.fetch_add(1, std::memory_order_relaxed);
   }
-  char* mem = Allocate(sizeof(Version) + value.size());
+  char* mem = Allocate(sizeof(Version) + w.value.size());
   auto* v = new (mem) Version;
-  v->offset = offset;
+  v->offset = w.offset;
   v->prev = node->latest.load(std::memory_order_relaxed);
-  v->size = static_cast<uint32_t>(value.size());
-  v->deleted = deleted;
-  if (!value.empty()) std::memcpy(mem + sizeof(Version), value.data(), value.size());
+  v->size = static_cast<uint32_t>(w.value.size());
+  v->deleted = w.deleted;
+  if (!w.value.empty()) std::memcpy(mem + sizeof(Version), w.value.data(), w.value.size());
   node->latest.store(v, std::memory_order_release);
   entries_.fetch_add(1, std::memory_order_relaxed);
-  max_offset_.store(offset, std::memory_order_release);
+  max_offset_.store(w.offset, std::memory_order_release);
 }
 
 namespace {

@@ -31,7 +31,7 @@ StoreImpl::StoreImpl(const Options& options)
 
   GroupCommitter::Hooks hooks;
   hooks.exists = [this](uint64_t key) { return ExistsForWriter(key); };
-  hooks.apply = [this](const WriteRequest& r) { ApplyFromWriter(r); };
+  hooks.apply = [this](const std::vector<WriteRequest>& group) { ApplyFromWriter(group); };
   hooks.publish = [this](uint64_t offset) {
     visible_offset_.store(offset, std::memory_order_release);
     metrics_->store.last_offset.Set(static_cast<double>(offset));
@@ -161,11 +161,16 @@ bool StoreImpl::ExistsForWriter(uint64_t key) const {
   return g->base->Find(key) != BaseTable::kNotFound;
 }
 
-void StoreImpl::ApplyFromWriter(const WriteRequest& r) {
-  for (size_t i = 0; i < r.ops.size(); ++i) {
-    const WriteOp& op = r.ops[i];
-    writer_active_->Apply(op.key, r.first_offset + i, op.type == WriteOp::Type::kDelete, op.value);
+void StoreImpl::ApplyFromWriter(const std::vector<WriteRequest>& group) {
+  apply_buffer_.clear();
+  for (const WriteRequest& r : group) {
+    if (r.first_offset == 0) continue;  // refused or answered without writing
+    for (size_t i = 0; i < r.ops.size(); ++i) {
+      const WriteOp& op = r.ops[i];
+      apply_buffer_.push_back({op.key, r.first_offset + i, op.type == WriteOp::Type::kDelete, op.value});
+    }
   }
+  writer_active_->ApplyBatch(apply_buffer_);
 }
 
 // ---------------------------------------------------------------- reads

@@ -73,7 +73,7 @@ class StoreImpl final : public Store {
   bool ExistsForWriter(uint64_t key) const;
   // Newest delta version of `key` at or below `max_offset`, or nullptr.
   static const MemTable::Version* DeltaGet(const Generation& g, uint64_t key, uint64_t max_offset);
-  void ApplyFromWriter(const WriteRequest& r);
+  void ApplyFromWriter(const std::vector<WriteRequest>& group);
 
   Status ReplayWal(const Snapshot& snapshot, MemTable* delta, uint64_t* last_offset, uint64_t* max_seq);
   Status WriteSnapshot(const Generation& g, uint64_t last_offset, CheckpointInfo* info,
@@ -101,6 +101,7 @@ class StoreImpl final : public Store {
   std::atomic<uint64_t> next_generation_{1};
 
   MemTable* writer_active_ = nullptr;  // writer thread only
+  std::vector<MemTable::Write> apply_buffer_;  // ApplyFromWriter's, reused per group
   std::unique_ptr<GroupCommitter> committer_;
 
   std::mutex checkpoint_mu_;  // serialises checkpoints

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <future>
+#include <map>
+#include <random>
 #include <mutex>
 #include <thread>
 
@@ -45,6 +47,94 @@ TEST(MemTableConcurrency, ReadersSeeCompleteVersionsWhileOneWriterInserts) {
   for (uint64_t k = 1; k <= 20000; ++k) {
     table.Apply(k, k, false, std::to_string(k));
     published.store(k, std::memory_order_release);
+  }
+  stop.store(true);
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(table.keys(), 20000u);
+}
+
+TEST(MemTable, ApplyBatchEqualsOneApplyAtATime) {
+  // Random keys from a small space (repeats inside a batch and across
+  // batches), batches of every size around the lane count.
+  std::mt19937_64 rng(5);
+  MemTable one;
+  MemTable batched;
+  std::map<uint64_t, std::vector<std::pair<uint64_t, std::string>>> model;  // key -> (offset, value)
+  uint64_t offset = 0;
+  std::vector<std::string> values;
+  for (size_t batch : {1u, 2u, 15u, 16u, 17u, 33u, 100u, 1u, 500u}) {
+    std::vector<MemTable::Write> writes;
+    values.clear();
+    values.reserve(batch);
+    for (size_t i = 0; i < batch; ++i) {
+      const uint64_t key = rng() % 300 == 0 ? ~uint64_t{0} : rng() % 700;
+      values.push_back(std::to_string(rng() % 1000));
+      const bool deleted = rng() % 7 == 0;
+      writes.push_back({key, ++offset, deleted, deleted ? std::string_view() : std::string_view(values.back())});
+      one.Apply(key, offset, deleted, writes.back().value);
+      model[key].push_back({offset, deleted ? "<deleted>" : values.back()});
+    }
+    batched.ApplyBatch(writes);
+  }
+  EXPECT_EQ(batched.entries(), one.entries());
+  EXPECT_EQ(batched.keys(), model.size());
+  MemTable::Iterator it(&batched);
+  it.SeekToFirst();
+  for (const auto& [key, versions] : model) {
+    ASSERT_TRUE(it.Valid());
+    ASSERT_EQ(it.key(), key);
+    it.Next();
+    for (const auto& [at, value] : versions) {
+      const MemTable::Version* v = batched.Get(key, at);
+      ASSERT_NE(v, nullptr);
+      EXPECT_EQ(v->offset, at);
+      EXPECT_EQ(v->deleted ? "<deleted>" : std::string(v->value()), value);
+    }
+    EXPECT_EQ(batched.Get(key, versions.front().first - 1), nullptr);
+  }
+  EXPECT_FALSE(it.Valid());
+  EXPECT_EQ(batched.Get(701, offset), nullptr);
+}
+
+TEST(MemTableConcurrency, ReadersSeeCompleteVersionsWhileBatchesAreApplied) {
+  MemTable table;
+  std::atomic<uint64_t> published{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        const uint64_t upto = published.load(std::memory_order_acquire);
+        for (uint64_t off = 1; off <= upto; off += 37) {
+          const uint64_t k = (off * 7919) % 100003;
+          const MemTable::Version* v = table.Get(k, upto);
+          ASSERT_NE(v, nullptr) << k;
+          ASSERT_EQ(v->value(), std::to_string(k));
+        }
+        MemTable::Iterator it(&table);
+        uint64_t prev = 0;
+        for (it.SeekToFirst(); it.Valid(); it.Next()) {
+          ASSERT_TRUE(prev == 0 || it.key() > prev);
+          prev = it.key();
+        }
+      }
+    });
+  }
+  std::vector<std::string> values;
+  std::vector<MemTable::Write> writes;
+  uint64_t off = 0;
+  while (off < 20000) {
+    values.clear();
+    writes.clear();
+    values.reserve(40);
+    for (int i = 0; i < 40 && off < 20000; ++i) {
+      ++off;
+      const uint64_t k = (off * 7919) % 100003;  // scattered, never repeated
+      values.push_back(std::to_string(k));
+      writes.push_back({k, off, false, values.back()});
+    }
+    table.ApplyBatch(writes);
+    published.store(off, std::memory_order_release);
   }
   stop.store(true);
   for (auto& r : readers) r.join();
