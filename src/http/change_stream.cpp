@@ -47,8 +47,8 @@ void ChangeStream::Open(ServerState& state, kyrodb::Store* store, uint64_t from,
   if (state.subscribers.fetch_add(1) >= max) {
     state.subscribers.fetch_sub(1);
     reply(MakeRetryError(bhttp::status::service_unavailable, "too_many_subscribers",
-                         "the server already serves its limit of " + std::to_string(max) +
-                             " change streams (max_subscribers); retry later",
+                         "the server already serves its limit of KYRODB_MAX_SUBSCRIBERS=" + std::to_string(max) +
+                             " change streams; retry later",
                          5));
     return;
   }
@@ -257,7 +257,8 @@ StreamSource::PollResult ChangeStream::Poll(std::string* out) {
       // the store discarded starts right after them.
       ended_ = true;
       AppendErrorEvent("subscriber_too_slow",
-                       "this subscriber fell more than " + std::to_string(state_.options.subscriber_buffer_bytes) +
+                       "this subscriber fell more than KYRODB_SUBSCRIBER_BUFFER_BYTES=" +
+                           std::to_string(state_.options.subscriber_buffer_bytes) +
                            " bytes behind the writers and was cut off; reconnect with Last-Event-ID or from=" +
                            std::to_string(ResumeFrom()),
                        {{"resume_from", ResumeFrom()}}, out);
