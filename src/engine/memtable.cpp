@@ -9,9 +9,11 @@ namespace kyrodb {
 struct MemTable::Node {
   uint64_t key;
   std::atomic<const Version*> latest;
-  int height;
 
-  // The tower of `height` links sits right behind the node in the arena.
+  // The tower of links (as many as the node's random height; nothing reads
+  // the height back, so it is not stored) sits right behind the node in the
+  // arena. 16 bytes + 8 per level: a delta of 1M keys costs ~8 MB less than
+  // with a stored height padded to 8.
   std::atomic<Node*>* links() { return reinterpret_cast<std::atomic<Node*>*>(this + 1); }
   const std::atomic<Node*>* links() const { return reinterpret_cast<const std::atomic<Node*>*>(this + 1); }
   Node* Next(int level) const { return links()[level].load(std::memory_order_acquire); }
@@ -54,7 +56,6 @@ MemTable::Node* MemTable::NewNode(uint64_t key, int height) {
   Node* n = new (mem) Node;
   n->key = key;
   n->latest.store(nullptr, std::memory_order_relaxed);
-  n->height = height;
   for (int i = 0; i < height; ++i) new (&n->links()[i]) std::atomic<Node*>(nullptr);
   return n;
 }
