@@ -29,6 +29,10 @@
 #   KYRO_PEERS_SECONDS       length of each measured phase (default 10)
 #   KYRO_PEERS_CONNS         connections (default 64)
 #   KYRO_PEERS_ONLY          comma list of get,put,restart (default all)
+#   KYRO_PEERS_WORKERS       KyroDB's I/O threads (KYRODB_THREADS, every phase) and nginx's
+#                            worker_processes, the same number (default: nproc, each
+#                            server's own default). With the client on the same cores,
+#                            1 is faster for both servers: run it both ways.
 #   KYRO_PEERS_PROFILE=1     after the measurements, profile the server with
 #                            `perf record -F 999 -g` during get_fast and put load
 #                            (build/peers/perf-*.txt); numbers from those runs are not used
@@ -46,6 +50,7 @@ RKEYS="${KYRO_PEERS_RESTART_KEYS:-10000000}"
 SECS="${KYRO_PEERS_SECONDS:-10}"
 CONNS="${KYRO_PEERS_CONNS:-64}"
 ONLY="${KYRO_PEERS_ONLY:-get,put,restart}"
+WORKERS="${KYRO_PEERS_WORKERS:-$(nproc)}"
 BUILD_DIR="${BUILD_DIR:-build/perf}"
 OUT_DIR="$(realpath -m "${OUT_DIR:-build/peers}")"   # absolute: redis chdirs to its --dir
 PLOT_PYTHON="${PLOT_PYTHON:-/usr/bin/python3}"
@@ -172,7 +177,7 @@ end_phase() {
 }
 
 start_kyro() {  # port datadir logfile -> pid in KPID
-  KYRODB_DISABLE_HTTP_LOG=1 "$ENGINE" serve 127.0.0.1 "$1" --data-dir "$2" >>"$3" 2>&1 &
+  KYRODB_THREADS="$WORKERS" KYRODB_DISABLE_HTTP_LOG=1 "$ENGINE" serve 127.0.0.1 "$1" --data-dir "$2" >>"$3" 2>&1 &
   KPID=$!
   PIDS+=("$KPID")
   SERVER_PIDS="$KPID"
@@ -196,7 +201,7 @@ rm -f "$OUT_DIR"/*.json "$OUT_DIR"/*.txt "$OUT_DIR"/*.csv "$LOADS"
   echo "mem: $(free -g | awk '/^Mem:/{print $2}') GiB"
   echo "kernel: $(uname -r)"
   echo "uptime_before: $(uptime)"
-  echo "keys: $KEYS  restart_keys: $RKEYS  seconds: $SECS  connections: $CONNS"
+  echo "keys: $KEYS  restart_keys: $RKEYS  seconds: $SECS  connections: $CONNS  server threads (kyrodb, nginx): $WORKERS"
   echo "kyrodb: $("$ENGINE" version 2>/dev/null | head -1)"
   echo "nginx: $(nginx -v 2>&1)"
   echo "redis: $(redis-server --version)"
@@ -260,7 +265,7 @@ if want get; then
   BODY64="$(printf 'v%.0s' $(seq 64))"
   cat >"$NDIR/nginx.conf" <<EOF
 daemon off;
-worker_processes auto;
+worker_processes $WORKERS;
 pid $NDIR/nginx.pid;
 error_log $NDIR/logs/error.log warn;
 events { worker_connections 4096; }
