@@ -59,7 +59,7 @@ Response AuthError(AuthResult result) {
 }
 
 std::optional<Response> Dispatch(ServerState& state, Request& req, const ClientInfo& client, RequestMeta* meta,
-                                 ReplyFactory& replies) {
+                                 ReplyFactory& replies, ValueRef* pinned_body) {
   Target target = SplitTarget(Sv(req.target()));
   RouteMatch match = MatchRoute(req.method(), target.path);
   meta->route = match.route;
@@ -123,7 +123,7 @@ std::optional<Response> Dispatch(ServerState& state, Request& req, const ClientI
                          std::string(info.pattern) + "; send application/json");
   }
 
-  HandlerArgs args{state, store, req, match.param, query, replies};
+  HandlerArgs args{state, store, req, match.param, query, replies, pinned_body};
   return kHandlers[static_cast<size_t>(match.route)](args);
 }
 
@@ -176,10 +176,10 @@ std::optional<Response> HandleRequest(ServerState& state, Request& req, const Cl
 }
 
 std::optional<Response> HandleRequest(ServerState& state, Request& req, const ClientInfo& client, RequestMeta* meta,
-                                      ReplyFactory& replies) {
+                                      ReplyFactory& replies, ValueRef* pinned_body) {
   meta->method = MethodOf(req.method());
   try {
-    return Dispatch(state, req, client, meta, replies);
+    return Dispatch(state, req, client, meta, replies, pinned_body);
   } catch (const std::exception& e) {
     log::Error("http_handler_failed", {{"route", GetRouteInfo(meta->route).pattern}, {"what", e.what()}});
     return MakeError(bhttp::status::internal_server_error, "internal", "internal error");

@@ -97,9 +97,12 @@ class ReplyFactory {
 // Returns the response now, or nullopt when the handler has taken a Reply
 // (or, for a stream, a StreamReply) from `replies` and will call it later,
 // from any thread. Without a StreamReply a subscribe is refused with a 500.
-// Never throws.
+// With `pinned_body`, a response made of a stored value's bytes (GET
+// /v1/get_fast/{key}, GET /v1/kv/{key}) comes back with an empty body and the
+// value in *pinned_body, pinned: the caller sends those bytes and then drops
+// the pin. Never throws.
 std::optional<Response> HandleRequest(ServerState& state, Request& req, const ClientInfo& client, RequestMeta* meta,
-                                      ReplyFactory& replies);
+                                      ReplyFactory& replies, ValueRef* pinned_body = nullptr);
 // The same with fixed callbacks (tests).
 std::optional<Response> HandleRequest(ServerState& state, Request& req, const ClientInfo& client, RequestMeta* meta,
                                       const Reply& reply, const StreamReply& stream_reply = StreamReply());

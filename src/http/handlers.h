@@ -19,6 +19,10 @@ struct HandlerArgs {
   std::string_view param;  // raw {key} segment
   const QueryParams& query;
   ReplyFactory& replies;
+  // Non-null when the caller can send a stored value as it lies (the
+  // session; not the unit tests): a handler answering with a value's bytes
+  // moves the value here and leaves the body empty instead of copying it.
+  ValueRef* pinned_body = nullptr;
 
   // Each call makes a new callback; a handler takes one at most.
   Reply reply() { return replies.MakeReply(); }
@@ -26,6 +30,10 @@ struct HandlerArgs {
 };
 
 using Handler = std::optional<Response> (*)(HandlerArgs& args);
+
+// A response body from a stored value: moved to args.pinned_body when the
+// caller takes one, else copied into res.body().
+void SetValueBody(HandlerArgs& args, ValueRef&& value, Response* res);
 
 // handlers_data.cpp
 std::optional<Response> HandlePut(HandlerArgs& args);

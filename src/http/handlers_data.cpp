@@ -110,7 +110,8 @@ Response ValueTooLarge(ServerState& state, size_t size) {
 }
 
 // Raw value bytes with the offset of the write that produced them.
-Response RawValue(const Request& req, const ValueRef& value) {
+Response RawValue(HandlerArgs& args, ValueRef&& value) {
+  const Request& req = args.req;
   std::string etag = "\"" + std::to_string(value.offset) + "\"";
   std::string_view if_none_match = Sv(req[bhttp::field::if_none_match]);
   bool not_modified = !if_none_match.empty() && (if_none_match == "*" || if_none_match.find(etag) != std::string_view::npos);
@@ -118,11 +119,19 @@ Response RawValue(const Request& req, const ValueRef& value) {
   res.set(bhttp::field::content_type, kOctetType);
   res.set(bhttp::field::etag, etag);
   res.set("X-KyroDB-Offset", std::to_string(value.offset));
-  if (!not_modified) res.body().assign(value.data.data(), value.data.size());
+  if (!not_modified) SetValueBody(args, std::move(value), &res);
   return res;
 }
 
 }  // namespace
+
+void SetValueBody(HandlerArgs& args, ValueRef&& value, Response* res) {
+  if (args.pinned_body != nullptr) {
+    *args.pinned_body = std::move(value);
+  } else {
+    res->body().assign(value.data.data(), value.data.size());
+  }
+}
 
 Response InvalidKeyResponse(ServerState& state, const std::string& message) {
   state.metrics.Rejected(RejectReason::kInvalidKey);
@@ -172,7 +181,7 @@ std::optional<Response> HandleGetFast(HandlerArgs& args) {
   if (!s.ok()) return MakeStoreError(s);
   Response res{bhttp::status::ok, 11};
   res.set(bhttp::field::content_type, kOctetType);
-  res.body().assign(value.data.data(), value.data.size());
+  SetValueBody(args, std::move(value), &res);
   return res;
 }
 
@@ -217,7 +226,7 @@ std::optional<Response> HandleKv(HandlerArgs& args) {
       Status s = args.store->Get(key, &value);
       if (s.IsNotFound()) return NotFound(key);
       if (!s.ok()) return MakeStoreError(s);
-      return RawValue(args.req, value);
+      return RawValue(args, std::move(value));
     }
   }
 }

@@ -302,8 +302,10 @@ void Session::DispatchReady() {
     // whichever thread (WAL, blocking pool) completes the request.
     SlotReplies replies(*this, seq);
     RequestMeta meta;
-    std::optional<Response> now = HandleRequest(*state_, req, client_, &meta, replies);
+    ValueRef pinned;
+    std::optional<Response> now = HandleRequest(*state_, req, client_, &meta, replies, &pinned);
     queue_[i].meta = meta;
+    queue_[i].pinned = std::move(pinned);
     if (now) Complete(seq, std::move(*now));
   }
   dispatching_ = false;
@@ -346,11 +348,13 @@ void Session::Flush() {
   // or shutdown) says so; earlier pipelined answers stay keep-alive.
   bool last = read_closed_ && queue_.size() == 1 && read_state_ == ReadState::kNone;
   slot.sent_keep_alive = slot.keep_alive && !last;
+  const bool pinned = slot.pinned.pin != nullptr || !slot.pinned.data.empty();
+  asio::const_buffer body =
+      pinned ? asio::buffer(slot.pinned.data.data(), slot.pinned.data.size()) : asio::buffer(res.body());
   head_.clear();
   // A HEAD answer's Content-Length still gives the GET size.
-  AppendResponseHead(res, slot.version, slot.sent_keep_alive, res.body().size(), &head_);
-  std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_),
-                                               slot.head ? asio::const_buffer() : asio::buffer(res.body())};
+  AppendResponseHead(res, slot.version, slot.sent_keep_alive, body.size(), &head_);
+  std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_), slot.head ? asio::const_buffer() : body};
   writing_ = true;
   deadline_.write = Clock::now() + state_->options.write_timeout;
   asio::async_write(socket_, buffers, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));

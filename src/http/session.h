@@ -11,7 +11,9 @@
 // its thread's sweep (deadlines.h) closes the socket once one has passed.
 //
 // Responses go out as one gather write: a head formatted into a reused
-// buffer (response_head.h) and the body.
+// buffer (response_head.h) and the body. A stored value (GET get_fast, kv)
+// is sent from where it lies, the snapshot mapping or the delta, pinned
+// until written, instead of being copied into the response.
 //
 // Pipelining: up to max_pipelined requests are read ahead; responses are
 // written in request order even when a later one completes first. A request
@@ -75,6 +77,7 @@ class Session : public std::enable_shared_from_this<Session>, public Expirable {
     bool dispatched = false;
     bool is_write = false;
     std::optional<Response> response;  // for a stream: its header
+    ValueRef pinned;                    // the body, when it is a stored value (api.h)
     std::shared_ptr<StreamSource> stream;
     RequestMeta meta;
     std::string_view method = "-";  // for the access log (static strings)
