@@ -22,7 +22,8 @@ add_library(kyrodb_warnings INTERFACE)
 target_compile_options(kyrodb_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
   -Wunused -Woverloaded-virtual -Wformat=2
-  $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized -Wno-restrict>)
+  $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>
+  $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>)
 if(KYRODB_WERROR)
   target_compile_options(kyrodb_warnings INTERFACE -Werror)
 endif()
