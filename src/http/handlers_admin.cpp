@@ -93,6 +93,7 @@ std::optional<Response> HandleStats(HandlerArgs& args) {
       {"index_leaves", st.index_leaves},
       {"index_max_error", st.index_max_error},
       {"index_mean_error", st.index_mean_error},
+      {"index_verified", st.index_verified},
       {"wal_bytes", st.wal_bytes},
       {"wal_segments", st.wal_segments},
       {"snapshot_offset", st.snapshot_offset},
