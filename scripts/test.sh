@@ -17,7 +17,7 @@
 #   KYRO_PHASES         which phases run (default "release asan tsan fuzz"),
 #                       e.g. KYRO_PHASES=fuzz for the fuzz phase alone
 #   KYRO_CTEST_ARGS     extra ctest arguments for every phase (e.g. "-R api")
-#   KYRO_CRASH_CYCLES   cycles of the kill -9 crash test (default 20)
+#   KYRO_CRASH_CYCLES   cycles of the kill -9 crash test (default 100)
 # The last lines are a table of every phase (time, result) and ctest's own
 # closing line of the release run.
 # Exit status is non-zero if any build, test or fuzz target failed.
