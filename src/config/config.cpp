@@ -190,6 +190,8 @@ const Setting kSettings[] = {
   {"KYRODB_SUBSCRIBER_BUFFER_BYTES", true, false, "max(8 MiB, 2 x max body)",
    "live writes a stream may lag behind before it is cut off",
    [](std::string_view t, ServerConfig* c) { return Size(t, 64 * kKiB, 1 * kGiB, &c->http.subscriber_buffer_bytes); }},
+  {"KYRODB_STREAM_HEARTBEAT_MS", true, false, "15000", "comment line sent on a quiet change stream",
+   [](std::string_view t, ServerConfig* c) { return Millis(t, 100, 3600000, &c->http.stream_heartbeat); }},
   {"KYRODB_RL_DATA_RPS", true, false, "0 (unlimited)", "data requests per second per client IP",
    [](std::string_view t, ServerConfig* c) { return ParseRate(t, &c->http.data_rate.rps); }},
   {"KYRODB_RL_DATA_BURST", true, false, "max(1, rps)", "data bucket size",

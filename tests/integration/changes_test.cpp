@@ -509,11 +509,14 @@ TEST_F(ChangesTest, SubscribersBeyondTheCapGet503) {
 }
 
 // Streams outlive the idle and read timeouts (they are not idle: a comment
-// line goes out every 15 s when there is nothing else).
+// line goes out every KYRODB_STREAM_HEARTBEAT_MS when there is nothing
+// else; here 1.5 s, past both timeouts).
 class StreamTimeoutTest : public ChangesTest {
  protected:
   std::vector<std::pair<std::string, std::string>> Env() const override {
-    return {{"KYRODB_IDLE_TIMEOUT_MS", "1000"}, {"KYRODB_READ_TIMEOUT_MS", "1000"}};
+    return {{"KYRODB_IDLE_TIMEOUT_MS", "1000"},
+            {"KYRODB_READ_TIMEOUT_MS", "1000"},
+            {"KYRODB_STREAM_HEARTBEAT_MS", "1500"}};
   }
 };
 
@@ -521,13 +524,16 @@ TEST_F(StreamTimeoutTest, AQuietStreamGetsHeartbeatsAndIsNotCutByTheIdleTimeout)
   auto sub = server_->NewClient();
   ASSERT_EQ(sub->OpenStream("/v1/subscribe").status, 200);
   std::string stream;
-  const auto until = Clock::now() + std::chrono::seconds(20);
+  const auto opened = Clock::now();
+  const auto until = opened + std::chrono::seconds(10);
   bool open = true;
   while (open && stream.find(": keepalive") == std::string::npos && Clock::now() < until) {
     open = sub->ReadStream(&stream, std::chrono::milliseconds(500));
   }
   ASSERT_TRUE(open) << "the stream was closed: " << stream;
   EXPECT_NE(stream.find(": keepalive\n\n"), std::string::npos) << stream;
+  // Quiet for longer than the idle timeout, and still open.
+  EXPECT_GE(Clock::now() - opened, std::chrono::milliseconds(1000));
   const uint64_t o = Put(500, "still-here");
   const auto events = ReadEvents(*sub, 1);
   ASSERT_EQ(events.size(), 1u);

@@ -96,7 +96,7 @@ TEST(Config, EveryVariable) {
       {"KYRODB_READ_TIMEOUT_MS", "2000"},     {"KYRODB_IDLE_TIMEOUT_MS", "30000"},
       {"KYRODB_SHUTDOWN_TIMEOUT_MS", "500"},  {"KYRODB_MAX_BATCH_ITEMS", "64"},
       {"KYRODB_MAX_SCAN_LIMIT", "500"},      {"KYRODB_MAX_SUBSCRIBERS", "8"},
-      {"KYRODB_SUBSCRIBER_BUFFER_BYTES", "65536"},
+      {"KYRODB_SUBSCRIBER_BUFFER_BYTES", "65536"}, {"KYRODB_STREAM_HEARTBEAT_MS", "2500"},
   };
   ServerConfig c = MustServe({"serve"}, env);
   EXPECT_TRUE(c.store.warm_on_start);
@@ -126,6 +126,7 @@ TEST(Config, EveryVariable) {
   EXPECT_EQ(c.http.max_scan_limit, 500u);
   EXPECT_EQ(c.http.max_subscribers, 8u);
   EXPECT_EQ(c.http.subscriber_buffer_bytes, 65536u);
+  EXPECT_EQ(c.http.stream_heartbeat, std::chrono::milliseconds(2500));
 }
 
 TEST(Config, SubscriberLimits) {
@@ -209,6 +210,7 @@ TEST(Config, BadValuesNameTheVariable) {
       {"KYRODB_MAX_HEADER_BYTES", "10"}, {"KYRODB_REBUILD_DELTA_ENTRIES", "-1"},
       {"KYRODB_COMPACT_WAL_BYTES", "lots"}, {"KYRODB_DATA_DIR", ""},
       {"KYRODB_MAX_SUBSCRIBERS", "0"},   {"KYRODB_SUBSCRIBER_BUFFER_BYTES", "1"},
+      {"KYRODB_STREAM_HEARTBEAT_MS", "10"}, {"KYRODB_STREAM_HEARTBEAT_MS", "soon"},
   };
   for (const Case& c : cases) {
     if (std::string(c.value).empty()) continue;  // empty counts as unset
