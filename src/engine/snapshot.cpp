@@ -15,7 +15,7 @@ namespace {
 constexpr size_t kFlushBytes = 1 << 20;
 
 // Footer byte layout (all little-endian):
-//   0 magic[8] | 8 version u32 | 12 flags u32 | 16 count u64 | 24 last_offset u64
+//   0 magic[8] | 8 version u32 (1 or 2) | 12 flags u32 | 16 count u64 | 24 last_offset u64
 //  32 values_bytes u64 | 40 created_unix_ms i64 | 48 crc values u32 | 52 crc keys u32
 //  56 crc offsets u32 | 60 crc positions u32 | 64 reserved u64 | 72 crc footer[0,72) u32 | 76 zero u32
 struct Footer {
@@ -27,10 +27,10 @@ struct Footer {
   uint32_t crc_footer = 0;
 };
 
-std::string EncodeFooter(const Footer& f) {
+std::string EncodeFooter(uint32_t version, const Footer& f) {
   std::string out;
   out.append(kSnapshotMagic, sizeof kSnapshotMagic);
-  PutFixed32(&out, kSnapshotVersion);
+  PutFixed32(&out, version);
   PutFixed32(&out, 0);
   PutFixed64(&out, f.count);
   PutFixed64(&out, f.last_offset);
@@ -46,13 +46,25 @@ std::string EncodeFooter(const Footer& f) {
   return out;
 }
 
-uint32_t CrcOfArray(const std::vector<uint64_t>& v) {
-  return crc32c::Value(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(uint64_t));
+template <typename T>
+std::span<const char> AsBytes(const std::vector<T>& v) {
+  return {reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T)};
+}
+
+uint32_t ExtendCrc(uint32_t crc, std::span<const char> bytes) {
+  return crc32c::Extend(crc, bytes.data(), bytes.size());
+}
+
+// Bytes of the version-2 positions section for n keys: bases, deltas and the
+// padding to a multiple of 8. No overflow for n <= 2^64 / 20.
+uint64_t PositionsBytesV2(uint64_t n) {
+  return 8 * (n / kSnapshotBlockKeys + 1) + (4 * (n + 1) + 7) / 8 * 8;
 }
 
 }  // namespace
 
-SnapshotWriter::SnapshotWriter(FileSystem* fs, std::string dir) : fs_(fs), dir_(std::move(dir)) {}
+SnapshotWriter::SnapshotWriter(FileSystem* fs, std::string dir, SnapshotFormat format)
+    : fs_(fs), dir_(std::move(dir)), format_(format) {}
 
 Status SnapshotWriter::Begin() {
   buffer_.reserve(kFlushBytes * 2);
@@ -67,10 +79,24 @@ Status SnapshotWriter::Flush() {
 }
 
 Status SnapshotWriter::Add(uint64_t key, uint64_t offset, std::string_view value) {
+  // This value ends at position j = count + 1, which starts a block every
+  // 16th time (delta 0, a new base).
+  const size_t j = keys_.size() + 1;
+  const uint64_t end = values_bytes_ + value.size();
+  const bool block_start = j % kSnapshotBlockKeys == 0;
+  const uint64_t delta = block_start ? 0 : end - bases_.back();
+  if (delta > UINT32_MAX) {
+    // Unreachable while values are at most 256 MiB: 15 of them stay under 4 GiB.
+    const size_t first = j / kSnapshotBlockKeys * kSnapshotBlockKeys;
+    return Status::InvalidArgument("snapshot: the values of entries " + std::to_string(first) + ".." +
+                                   std::to_string(j - 1) + " total " + std::to_string(delta) +
+                                   " bytes, more than a u32 position delta holds");
+  }
+  if (block_start) bases_.push_back(end);
+  deltas_.push_back(static_cast<uint32_t>(delta));
   keys_.push_back(key);
   offsets_.push_back(offset);
-  values_bytes_ += value.size();
-  positions_.push_back(values_bytes_);
+  values_bytes_ = end;
   values_crc_ = crc32c::Extend(values_crc_, value.data(), value.size());
   buffer_.append(value);
   if (buffer_.size() >= kFlushBytes) return Flush();
@@ -91,14 +117,25 @@ Status SnapshotWriter::Finish(uint64_t last_offset, uint64_t* file_bytes) {
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
   f.crc_values = values_crc_;
-  f.crc_keys = CrcOfArray(keys_);
-  f.crc_offsets = CrcOfArray(offsets_);
-  f.crc_positions = CrcOfArray(positions_);
-  KYRODB_RETURN_IF_ERROR(Flush());
-  for (const auto* array : {&keys_, &offsets_, &positions_}) {
-    KYRODB_RETURN_IF_ERROR(file_->Append({reinterpret_cast<const char*>(array->data()), array->size() * 8}));
+  f.crc_keys = ExtendCrc(0, AsBytes(keys_));
+  f.crc_offsets = ExtendCrc(0, AsBytes(offsets_));
+  // The positions section: u64 positions (v1), or bases, deltas and padding
+  // to a multiple of 8 (v2), one checksum over all of it.
+  std::vector<uint64_t> positions64;
+  std::vector<std::span<const char>> positions;
+  if (format_ == SnapshotFormat::kV1) {
+    positions64.reserve(deltas_.size());
+    for (size_t i = 0; i < deltas_.size(); ++i) positions64.push_back(bases_[i / kSnapshotBlockKeys] + deltas_[i]);
+    positions.push_back(AsBytes(positions64));
+  } else {
+    positions = {AsBytes(bases_), AsBytes(deltas_), {zeros, deltas_.size() % 2 * 4}};
   }
-  KYRODB_RETURN_IF_ERROR(file_->Append(EncodeFooter(f)));
+  for (std::span<const char> part : positions) f.crc_positions = ExtendCrc(f.crc_positions, part);
+  KYRODB_RETURN_IF_ERROR(Flush());
+  KYRODB_RETURN_IF_ERROR(file_->Append(AsBytes(keys_)));
+  KYRODB_RETURN_IF_ERROR(file_->Append(AsBytes(offsets_)));
+  for (std::span<const char> part : positions) KYRODB_RETURN_IF_ERROR(file_->Append(part));
+  KYRODB_RETURN_IF_ERROR(file_->Append(EncodeFooter(static_cast<uint32_t>(format_), f)));
   *file_bytes = file_->Size();
   KYRODB_RETURN_IF_ERROR(file_->FullSync());
   KYRODB_RETURN_IF_ERROR(file_->Close());
@@ -125,9 +162,11 @@ Status Snapshot::Open(FileSystem* fs, const std::string& path, std::shared_ptr<c
   // The checksum cannot cover its own trailing word: demand the zero it must be.
   if (DecodeFixed32(f + 76) != 0) return bad("footer trailing word is not zero");
   if (DecodeFixed32(f + 12) != 0) return bad("unknown footer flags");
-  if (DecodeFixed32(f + 8) != kSnapshotVersion) {
-    return bad("unsupported format version " + std::to_string(DecodeFixed32(f + 8)));
+  const uint32_t version = DecodeFixed32(f + 8);
+  if (version < kSnapshotOldestVersion || version > kSnapshotVersion) {
+    return bad("unsupported format version " + std::to_string(version));
   }
+  const bool v1 = version == 1;
   Footer ft;
   ft.count = DecodeFixed64(f + 16);
   ft.last_offset = DecodeFixed64(f + 24);
@@ -138,23 +177,35 @@ Status Snapshot::Open(FileSystem* fs, const std::string& path, std::shared_ptr<c
   ft.crc_offsets = DecodeFixed32(f + 56);
   ft.crc_positions = DecodeFixed32(f + 60);
 
-  // Bound every size before any arithmetic can overflow.
+  // Bound every size before any arithmetic can overflow: n is at most the
+  // arrays' bytes over a key's least cost (24 in v1, 20 in v2), so no product
+  // below can wrap whatever the footer says.
   const uint64_t body = size - kSnapshotFooterSize;
   if (ft.values_bytes % 8 != 0 || ft.values_bytes > body) return bad("values section size is invalid");
   const uint64_t arrays = body - ft.values_bytes;
-  if (arrays % 8 != 0 || arrays / 8 < 1 || (arrays / 8 - 1) % 3 != 0 || (arrays / 8 - 1) / 3 != ft.count) {
-    return bad("section sizes do not match the key count " + std::to_string(ft.count));
-  }
+  const uint64_t count = ft.count;
+  const bool sizes_match = v1 ? count <= arrays / 24 && arrays - 24 * count == 8
+                              : count <= arrays / 20 && arrays - 16 * count == PositionsBytesV2(count);
+  if (!sizes_match) return bad("section sizes do not match the key count " + std::to_string(ft.count));
   const size_t n = ft.count;
+  const size_t blocks = n / kSnapshotBlockKeys + 1;  // v2 bases
   const char* keys = base + ft.values_bytes;
   const char* offsets = keys + n * 8;
   const char* positions = offsets + n * 8;
+  const char* deltas = positions + blocks * 8;  // v2
+  const uint64_t deltas_bytes = (n + 1) * 4;
+  const uint64_t positions_bytes = v1 ? (n + 1) * 8 : PositionsBytesV2(n);
   if (reinterpret_cast<uintptr_t>(keys) % alignof(uint64_t) != 0) return bad("key array is misaligned");
 
   auto snap = std::shared_ptr<Snapshot>(new Snapshot());
   snap->keys_ = reinterpret_cast<const uint64_t*>(keys);
   snap->offsets_ = reinterpret_cast<const uint64_t*>(offsets);
-  snap->positions_ = reinterpret_cast<const uint64_t*>(positions);
+  if (v1) {
+    snap->positions64_ = reinterpret_cast<const uint64_t*>(positions);
+  } else {
+    snap->bases_ = reinterpret_cast<const uint64_t*>(positions);
+    snap->deltas_ = reinterpret_cast<const uint32_t*>(deltas);
+  }
   snap->values_ = base;
 
   // Reading every byte is most of a restart's work (880 MB at 10M keys of 64
@@ -172,7 +223,7 @@ Status Snapshot::Open(FileSystem* fs, const std::string& path, std::shared_ptr<c
   const Section sections[] = {{base, ft.values_bytes, ft.crc_values, "values"},
                               {keys, n * 8, ft.crc_keys, "keys"},
                               {offsets, n * 8, ft.crc_offsets, "offsets"},
-                              {positions, (n + 1) * 8, ft.crc_positions, "positions"}};
+                              {positions, positions_bytes, ft.crc_positions, "positions"}};
   struct CrcChunk {
     size_t section;
     uint64_t begin, bytes;
@@ -189,28 +240,60 @@ Status Snapshot::Open(FileSystem* fs, const std::string& path, std::shared_ptr<c
     } while (begin < sections[s].bytes);
   }
   // Rule checks, by ranges of positions: the first failure in each range.
+  // A multiple of the block size, so every range starts a block.
   constexpr size_t kRuleChunkKeys = 1u << 20;
+  static_assert(kRuleChunkKeys % kSnapshotBlockKeys == 0);
   struct RuleChunk {
     size_t failed_at = SIZE_MAX;
     const char* rule = nullptr;
   };
   std::vector<RuleChunk> rule_chunks((n + kRuleChunkKeys - 1) / kRuleChunkKeys);
   const Snapshot& view = *snap;
+  // Position j, or the rule it breaks. In v2 a block start must have delta 0
+  // and a base inside the values section, checked before any base is added
+  // to: base + delta is then at most the file size plus 2^32 and cannot wrap.
+  auto position = [&](size_t j, uint64_t* pos) -> const char* {
+    if (v1) {
+      *pos = view.positions64_[j];
+      return nullptr;
+    }
+    const uint64_t block_base = view.bases_[j / kSnapshotBlockKeys];
+    if (j % kSnapshotBlockKeys == 0) {
+      if (block_base > ft.values_bytes) return "value position base runs past the values section at index ";
+      if (view.deltas_[j] != 0) return "value position delta is not zero at block start, index ";
+    }
+    *pos = block_base + view.deltas_[j];
+    return nullptr;
+  };
   auto check_rules = [&](size_t c) {
-    const size_t end = std::min(n, (c + 1) * kRuleChunkKeys);
-    for (size_t i = c * kRuleChunkKeys; i < end; ++i) {
+    const size_t begin = c * kRuleChunkKeys;
+    const size_t end = std::min(n, begin + kRuleChunkKeys);
+    // A failure here is also the previous range's (its last position), or
+    // the first-position rule's for range 0, so it is never the one reported;
+    // it only keeps this range from adding an unchecked base.
+    uint64_t prev = 0;
+    if (const char* rule = position(begin, &prev)) {
+      rule_chunks[c] = {begin, rule};
+      return;
+    }
+    for (size_t i = begin; i < end; ++i) {
       const char* rule = nullptr;
+      size_t at = i;
+      uint64_t next = 0;
       if (i > 0 && view.keys_[i] <= view.keys_[i - 1]) {
         rule = "keys out of order at index ";
-      } else if (view.positions_[i + 1] < view.positions_[i]) {
+      } else if ((rule = position(i + 1, &next)) != nullptr) {
+        at = i + 1;
+      } else if (next < prev) {
         rule = "value positions decrease at index ";
       } else if (view.offsets_[i] == 0 || view.offsets_[i] > ft.last_offset) {
         rule = "write offset out of range at index ";
       }
       if (rule != nullptr) {
-        rule_chunks[c] = {i, rule};
+        rule_chunks[c] = {at, rule};
         return;
       }
+      prev = next;
     }
   };
   ParallelFor(crc_chunks.size() + rule_chunks.size(), 0, [&](size_t t) {
@@ -232,11 +315,20 @@ Status Snapshot::Open(FileSystem* fs, const std::string& path, std::shared_ptr<c
   }
   // Checksums prove the bytes are what was written; these rules prove what was
   // written is usable, so a buggy writer cannot make a reader index out of bounds.
-  if (snap->positions_[0] != 0) return bad("first value position is not 0");
+  if (!v1) {
+    if (std::any_of(deltas + deltas_bytes, f, [](char b) { return b != 0; })) {
+      return bad("positions padding is not zero");
+    }
+  }
+  const bool first_is_zero = v1 ? view.positions64_[0] == 0 : view.bases_[0] == 0 && view.deltas_[0] == 0;
+  if (!first_is_zero) return bad("first value position is not 0");
   for (const RuleChunk& c : rule_chunks) {
     if (c.rule != nullptr) return bad(c.rule + std::to_string(c.failed_at));
   }
-  if (snap->positions_[n] > ft.values_bytes) return bad("value positions run past the values section");
+  uint64_t last = 0;
+  if (position(n, &last) != nullptr || last > ft.values_bytes) {
+    return bad("value positions run past the values section");
+  }
 
   snap->file_ = std::move(file);
   snap->count_ = n;

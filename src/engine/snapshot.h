@@ -1,18 +1,27 @@
 // snapshot.bin: every live key with its newest value, sorted, checksummed.
 //
-// Layout (docs/FORMATS.md, "Snapshot"): the values first, so the writer can
-// stream them, then the three fixed-width arrays the reader indexes directly
-// in the mapped file, then a fixed footer:
+// Layout (docs/FORMATS.md, "snapshot.bin"): the values first, so the writer
+// can stream them, then the fixed-width arrays the reader indexes directly in
+// the mapped file, then a fixed footer. Version 2, written since it exists:
 //
 //   values   : value bytes back to back, zero-padded to a multiple of 8
-//   keys     : u64[count], strictly increasing   (8-byte aligned: the index
-//              reads them in place)
-//   offsets  : u64[count], offset of the write that produced each value
-//   positions: u64[count + 1], value i is values[positions[i], positions[i+1])
-//   footer   : 80 bytes, see kFooterSize
+//   keys     : u64[n], strictly increasing   (8-byte aligned: the index reads
+//              them in place)
+//   offsets  : u64[n], offset of the write that produced each value
+//   bases    : u64[n/16 + 1], the position of every 16th value
+//   deltas   : u32[n + 1], position i = bases[i / 16] + deltas[i]; value i is
+//              values[position i, position i + 1)
+//   padding  : zero to a multiple of 8 (4 bytes when n + 1 is odd)
+//   footer   : 80 bytes, see kSnapshotFooterSize
+//
+// Version 1 (still read, so existing data directories open) stores positions
+// as u64[n + 1] instead of bases, deltas and padding.
 //
 // The base generation reads values straight from the mapping, so a restart
-// does not copy them onto the heap: 24 bytes per key plus the values.
+// does not copy them onto the heap: 20.5 bytes per key (v1: 24) plus the
+// values. Blocks of 16 keep a u32 delta enough: a value is at most 256 MiB
+// (KYRODB_MAX_VALUE_BYTES), so a delta, the sum of at most 15 values, is
+// under 4 GiB; the writer still refuses a delta that does not fit.
 #pragma once
 
 #include <cstdint>
@@ -27,18 +36,29 @@
 namespace kyrodb {
 
 inline constexpr char kSnapshotMagic[8] = {'K', 'Y', 'R', 'O', 'S', 'N', 'P', '1'};
-inline constexpr uint32_t kSnapshotVersion = 1;
+// The version SnapshotWriter writes; Snapshot::Open reads 1 and 2.
+inline constexpr uint32_t kSnapshotVersion = 2;
+inline constexpr uint32_t kSnapshotOldestVersion = 1;
 inline constexpr size_t kSnapshotFooterSize = 80;
+// Keys per position base in version 2.
+inline constexpr size_t kSnapshotBlockKeys = 16;
+
+// What SnapshotWriter writes. kV1 exists so tests can prove version-1 files
+// still load; the engine always writes kV2.
+enum class SnapshotFormat : uint32_t { kV1 = 1, kV2 = 2 };
 
 // Streams a snapshot into a temp file and installs it atomically:
 // write -> fsync -> rename over snapshot.bin -> fsync the directory.
 // Not thread-safe.
 class SnapshotWriter {
  public:
-  SnapshotWriter(FileSystem* fs, std::string dir);
+  SnapshotWriter(FileSystem* fs, std::string dir, SnapshotFormat format = SnapshotFormat::kV2);
 
   Status Begin();
-  // Entries must come in strictly increasing key order.
+  // Entries must come in strictly increasing key order. InvalidArgument, and
+  // nothing of the entry added, if the values since the last block start
+  // (every 16th entry) would reach 4 GiB, past what a u32 delta holds (kV1
+  // too: it shares the bookkeeping).
   Status Add(uint64_t key, uint64_t offset, std::string_view value);
   // `last_offset`: the newest write the snapshot contains (recovery replays
   // only WAL records after it). On success snapshot.bin is the new file.
@@ -56,7 +76,11 @@ class SnapshotWriter {
   std::string buffer_;
   std::vector<uint64_t> keys_;
   std::vector<uint64_t> offsets_;
-  std::vector<uint64_t> positions_{0};
+  // Positions as the v2 file stores them: 20.5 bytes a key on the heap while
+  // a checkpoint runs, not 24.
+  std::vector<uint64_t> bases_{0};
+  std::vector<uint32_t> deltas_{0};
+  SnapshotFormat format_;
   uint64_t values_bytes_ = 0;
   uint32_t values_crc_ = 0;
 };
@@ -76,12 +100,24 @@ class Snapshot {
   std::span<const uint64_t> keys() const { return {keys_, count_}; }
   uint64_t key_at(size_t i) const { return keys_[i]; }
   uint64_t offset_at(size_t i) const { return offsets_[i]; }
+  // On the GET path: one well-predicted branch on the format, then two
+  // adjacent deltas and (usually) one base, all in the mapping.
   std::string_view value_at(size_t i) const {
-    return {values_ + positions_[i], static_cast<size_t>(positions_[i + 1] - positions_[i])};
+    uint64_t begin, end;
+    if (positions64_ != nullptr) [[unlikely]] {
+      begin = positions64_[i];
+      end = positions64_[i + 1];
+    } else {
+      begin = bases_[i / kSnapshotBlockKeys] + deltas_[i];
+      end = bases_[(i + 1) / kSnapshotBlockKeys] + deltas_[i + 1];
+    }
+    return {values_ + begin, static_cast<size_t>(end - begin)};
   }
 
   uint64_t last_offset() const { return last_offset_; }
   uint64_t file_bytes() const { return file_bytes_; }
+  // The file's format version, 1 or 2; 2 for Empty().
+  uint32_t format_version() const { return positions64_ != nullptr ? 1 : 2; }
   int64_t created_unix_ms() const { return created_unix_ms_; }
   // Identifies this exact file; index-rmi.bin records it to prove it matches.
   uint64_t id() const { return id_; }
@@ -97,7 +133,9 @@ class Snapshot {
   const char* values_ = "";
   const uint64_t* keys_ = nullptr;
   const uint64_t* offsets_ = nullptr;
-  const uint64_t* positions_ = nullptr;
+  const uint64_t* positions64_ = nullptr;  // version 1 only
+  const uint64_t* bases_ = nullptr;        // version 2 only
+  const uint32_t* deltas_ = nullptr;       // version 2 only
   uint64_t last_offset_ = 0;
   uint64_t file_bytes_ = 0;
   int64_t created_unix_ms_ = 0;

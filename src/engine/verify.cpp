@@ -22,7 +22,11 @@ Status VerifyDataDir(const std::string& dir, FileSystem* fs, std::string* report
       return s;
     }
     line("ok   " + snap_path + ": " + std::to_string(snapshot->count()) + " keys, offsets up to " +
-         std::to_string(snapshot->last_offset()) + ", " + std::to_string(snapshot->file_bytes()) + " bytes");
+         std::to_string(snapshot->last_offset()) + ", " + std::to_string(snapshot->file_bytes()) +
+         " bytes, format " + std::to_string(snapshot->format_version()) +
+         (snapshot->format_version() < kSnapshotVersion ? " (the next checkpoint rewrites it as format " +
+                                                               std::to_string(kSnapshotVersion) + ")"
+                                                         : std::string()));
   } else {
     line("ok   no snapshot.bin (nothing checkpointed yet)");
   }

@@ -5,12 +5,14 @@
 // Input: flags u8 | file bytes. Flags bit 0: recompute the section and footer
 // checksums first (fuzz_util.h says why), so mutations reach the size, order
 // and bounds rules that stand between a buggy writer and an out-of-bounds read.
+// Bit 1: rewrite an accepted file as version 1 instead of the current version.
 //
 // Invariants:
 //  - Open fails with Corruption naming the file, or succeeds;
 //  - on success every accessor stays in bounds: all keys strictly increasing,
 //    every value inside the values section (each byte read under ASan),
-//    every write offset in 1..last_offset, file_bytes the input size;
+//    every write offset in 1..last_offset, file_bytes the input size, and the
+//    size is exactly what the version's layout gives for the count;
 //  - what Open accepts, SnapshotWriter can write again, and the rewritten
 //    file opens to the same entries and last_offset.
 #include <cstdint>
@@ -29,14 +31,21 @@ using kyrodb::Status;
 constexpr char kDir[] = "/db";
 constexpr char kPath[] = "/db/snapshot.bin";
 
-// Walks every accessor of an opened snapshot; `values_end` is where the
-// values section of `file` ends.
+// Walks every accessor of a snapshot opened from the bytes `file`.
 void CheckSnapshot(const Snapshot& snap, std::string_view file) {
   FUZZ_CHECK(snap.file_bytes() == file.size(), "file_bytes %llu, size %zu",
              static_cast<unsigned long long>(snap.file_bytes()), file.size());
-  const uint64_t values_bytes = kyrodb::DecodeFixed64(file.data() + file.size() - kyrodb::kSnapshotFooterSize + 32);
-  FUZZ_CHECK(file.size() == values_bytes + 24 * snap.count() + 8 + kyrodb::kSnapshotFooterSize,
-             "count %zu does not fill the file", snap.count());
+  const char* footer = file.data() + file.size() - kyrodb::kSnapshotFooterSize;
+  const uint64_t values_bytes = kyrodb::DecodeFixed64(footer + 32);
+  const uint32_t version = kyrodb::DecodeFixed32(footer + 8);
+  FUZZ_CHECK(version == snap.format_version(), "footer version %u, format_version %u", version,
+             snap.format_version());
+  // v1: keys, offsets, u64 positions[n + 1]. v2: keys, offsets,
+  // u64 bases[n/16 + 1], u32 deltas[n + 1], zero padding to a multiple of 8.
+  const uint64_t n = snap.count();
+  const uint64_t arrays = version == 1 ? 24 * n + 8 : 16 * n + 8 * (n / 16 + 1) + (4 * (n + 1) + 7) / 8 * 8;
+  FUZZ_CHECK(file.size() == values_bytes + arrays + kyrodb::kSnapshotFooterSize,
+             "count %zu does not fill the version %u file", snap.count(), version);
   FUZZ_CHECK(snap.keys().size() == snap.count(), "keys() span has the wrong size");
   // The values and arrays live in the mapping, not in `file`; the first value
   // starts at the mapping's first byte, so measure from value_at(0).
@@ -75,7 +84,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckSnapshot(*snap, file);
 
   // Write the same entries with the real writer and open that file.
-  kyrodb::SnapshotWriter writer(&fs, kDir);
+  const kyrodb::SnapshotFormat format = data[0] & 2 ? kyrodb::SnapshotFormat::kV1 : kyrodb::SnapshotFormat::kV2;
+  kyrodb::SnapshotWriter writer(&fs, kDir, format);
   s = writer.Begin();
   for (size_t i = 0; s.ok() && i < snap->count(); ++i) s = writer.Add(snap->key_at(i), snap->offset_at(i), snap->value_at(i));
   uint64_t bytes = 0;
@@ -88,6 +98,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(rewritten != nullptr && rewritten->size() == bytes, "Finish reported %llu bytes",
              static_cast<unsigned long long>(bytes));
   CheckSnapshot(*again, *rewritten);
+  FUZZ_CHECK(again->format_version() == static_cast<uint32_t>(format), "rewritten as version %u",
+             again->format_version());
   FUZZ_CHECK(again->count() == snap->count() && again->last_offset() == snap->last_offset(),
              "rewritten snapshot differs in count or last_offset");
   for (size_t i = 0; i < snap->count(); ++i) {

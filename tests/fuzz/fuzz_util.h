@@ -231,22 +231,32 @@ inline void FixWalSegmentCrcs(std::string* seg, size_t header_size, size_t recor
   }
 }
 
-// Snapshot: every section CRC when the footer's sizes are consistent, then
-// the footer CRC (bytes 48..63 and 72 of the 80-byte footer).
+// Snapshot: every section CRC when the footer's version, count and
+// values_bytes fit the file size, then the footer CRC (bytes 48..63 and 72 of
+// the 80-byte footer). Version 1 ends with u64 positions[n + 1]; version 2
+// (and any other version, so a mutated one still gets a sealed footer) with
+// u64 bases[n/16 + 1], u32 deltas[n + 1] and zero padding to a multiple of 8.
+// The sizes are recomputed here, not taken from the engine, so a wrong size
+// rule there shows up as a disagreement.
 inline void FixSnapshotCrcs(std::string* file, size_t footer_size) {
   if (file->size() < footer_size) return;
   char* base = file->data();
   char* f = base + file->size() - footer_size;
   const uint64_t body = file->size() - footer_size;
+  const uint32_t version = DecodeFixed32(f + 8);
   const uint64_t count = DecodeFixed64(f + 16);
   const uint64_t values = DecodeFixed64(f + 32);
-  if (values <= body && (body - values) % 8 == 0 && (body - values) / 8 >= 1 &&
-      ((body - values) / 8 - 1) % 3 == 0 && ((body - values) / 8 - 1) / 3 == count) {
-    const char* keys = base + values;
-    EncodeFixed32(f + 48, crc32c::Value(base, values));
-    EncodeFixed32(f + 52, crc32c::Value(keys, count * 8));
-    EncodeFixed32(f + 56, crc32c::Value(keys + count * 8, count * 8));
-    EncodeFixed32(f + 60, crc32c::Value(keys + count * 16, (count + 1) * 8));
+  if (values <= body && count <= (body - values) / 20) {
+    const uint64_t arrays = body - values;
+    const uint64_t positions =
+        version == 1 ? 8 * (count + 1) : 8 * (count / 16 + 1) + (4 * (count + 1) + 7) / 8 * 8;
+    if (arrays == 16 * count + positions) {
+      const char* keys = base + values;
+      EncodeFixed32(f + 48, crc32c::Value(base, values));
+      EncodeFixed32(f + 52, crc32c::Value(keys, count * 8));
+      EncodeFixed32(f + 56, crc32c::Value(keys + count * 8, count * 8));
+      EncodeFixed32(f + 60, crc32c::Value(keys + count * 16, positions));
+    }
   }
   EncodeFixed32(f + 72, crc32c::Value(f, 72));
 }

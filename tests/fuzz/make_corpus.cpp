@@ -132,9 +132,10 @@ struct Kv {
   std::string value;
 };
 
-std::string SnapshotFile(const std::vector<Kv>& entries, uint64_t last_offset) {
+std::string SnapshotFile(const std::vector<Kv>& entries, uint64_t last_offset,
+                         kyrodb::SnapshotFormat format = kyrodb::SnapshotFormat::kV2) {
   kyrodb::fuzz::MemFileSystem mem;
-  kyrodb::SnapshotWriter w(&mem, "/db");
+  kyrodb::SnapshotWriter w(&mem, "/db", format);
   kyrodb::Status st = w.Begin();
   for (const Kv& e : entries) {
     if (st.ok()) st = w.Add(e.key, e.offset, e.value);
@@ -161,11 +162,33 @@ void SnapshotSeeds() {
   Write(t, "extreme_keys",
         Flags(0, SnapshotFile({{0, 1, std::string("\0\1\2", 3)}, {~uint64_t{0}, ~uint64_t{0}, "max"}}, ~uint64_t{0})));
   Write(t, "aligned_values", Flags(0, SnapshotFile({{7, 1, "12345678"}, {8, 1, "abcdefgh"}}, 1)));
-  {
+  {  // Three blocks of 16 positions; flags bit 1 rewrites it as version 1.
     std::vector<Kv> many;
     for (uint64_t i = 0; i < 40; ++i) many.push_back({i * i * 1000 + 3, i + 1, std::string(i % 11, 'v')});
     Write(t, "forty_entries", Flags(0, SnapshotFile(many, 40)));
+    Write(t, "forty_entries_rewrite_v1", Flags(2, SnapshotFile(many, 40)));
+    {  // One v2 block rule broken each, checksums left for flags bit 0 to recompute.
+      const std::string good = SnapshotFile(many, 40);
+      const uint64_t values = kyrodb::DecodeFixed64(good.data() + good.size() - kyrodb::kSnapshotFooterSize + 32);
+      const size_t bases = values + 16 * 40;  // 3 bases, then 41 deltas
+      const size_t deltas = bases + 8 * 3;
+      std::string bad = good;
+      kyrodb::EncodeFixed32(bad.data() + deltas + 4 * 16, 1);
+      Write(t, "forty_entries_block_delta_fixup", Flags(1, bad));
+      bad = good;
+      kyrodb::EncodeFixed64(bad.data() + bases + 8 * 2, values + 8);
+      Write(t, "forty_entries_base_past_fixup", Flags(1, bad));
+      bad = good;
+      kyrodb::EncodeFixed32(bad.data() + deltas + 4 * 20, kyrodb::DecodeFixed32(bad.data() + deltas + 4 * 19) - 1);
+      Write(t, "forty_entries_decreasing_fixup", Flags(1, bad));
+    }
+    // Version 1, still read: u64 positions.
+    Write(t, "forty_entries_v1", Flags(0, SnapshotFile(many, 40, kyrodb::SnapshotFormat::kV1)));
+    many.resize(16);  // position 16 starts the second block
+    Write(t, "sixteen_entries", Flags(0, SnapshotFile(many, 16)));
   }
+  Write(t, "three_entries_v1", Flags(0, SnapshotFile({{1, 1, "a"}, {2, 3, "bc"}, {10, 2, "def"}}, 3,
+                                                     kyrodb::SnapshotFormat::kV1)));
   {  // Checksums zeroed: flags bit 0 recomputes them.
     std::string zeroed = small;
     for (size_t i = 48; i < 64; ++i) zeroed[zeroed.size() - kyrodb::kSnapshotFooterSize + i] = 0;
