@@ -31,6 +31,23 @@ class WritableFile {
   virtual Status Close() = 0;
   // Bytes in the file (existing length at open plus everything appended).
   virtual uint64_t Size() const = 0;
+
+  // Writes zeros after the end, up to `bytes` past Size(), without moving the
+  // end: Size() stays, the file grows, and later appends overwrite the zeros.
+  // Why: on ext4 (and XFS) an fdatasync after an append must also commit the
+  // new file size to the journal, one after an overwrite flushes only the
+  // data; the WAL writes ahead so that its per-group sync is the cheap one.
+  // The zeros are written back in the background and made durable by the
+  // next Sync. Returns how many bytes past Size() now hold zeros; file
+  // systems that do not write ahead (the default) return 0 and do nothing.
+  virtual Status ZeroAhead(uint64_t bytes, uint64_t* ahead) {
+    (void)bytes;
+    *ahead = 0;
+    return Status::OK();
+  }
+  // Cuts the zeros written ahead, so the file ends at Size() again. Durable
+  // after FullSync().
+  virtual Status TrimZerosAhead() { return Status::OK(); }
 };
 
 // A read-only view of a whole file. The bytes stay valid while the object lives.

@@ -7,6 +7,7 @@
 
 #include "engine/wal_format.h"
 #include "log/log.h"
+#include "util/thread_name.h"
 
 namespace kyrodb {
 namespace {
@@ -39,8 +40,16 @@ void GroupCommitter::Start(std::unique_ptr<wal::WalWriter> wal, uint64_t next_of
   wal_ = std::move(wal);
   next_offset_ = next_offset;
   last_sync_ = Clock::now();
-  if (pipelined_) completer_ = std::thread([this] { CompleterLoop(); });
-  thread_ = std::thread([this] { Run(); });
+  if (pipelined_) {
+    completer_ = std::thread([this] {
+      SetThreadName("kyro-complete");
+      CompleterLoop();
+    });
+  }
+  thread_ = std::thread([this] {
+    SetThreadName("kyro-wal");
+    Run();
+  });
 }
 
 void GroupCommitter::Submit(WriteRequest req) {

@@ -7,6 +7,7 @@
 #include "engine/wal_format.h"
 #include "engine/wal_log.h"
 #include "log/log.h"
+#include "util/thread_name.h"
 
 namespace kyrodb {
 
@@ -87,7 +88,10 @@ Status StoreImpl::Recover() {
   if (!idx.loaded_from_file) m.index.build_seconds.Observe(idx.build_ms / 1000.0);
 
   committer_->Start(std::move(wal), last_offset + 1);
-  bg_thread_ = std::thread([this] { BackgroundLoop(); });
+  bg_thread_ = std::thread([this] {
+    SetThreadName("kyro-background");
+    BackgroundLoop();
+  });
   if (options_.warm_on_start) Warmup();
   MaybeWakeBackground(delta->entries());
 
@@ -122,6 +126,12 @@ Status StoreImpl::ReplayWal(const Snapshot& snapshot, MemTable* delta, uint64_t*
       log::Warn("wal_tail_truncated",
                 {{"file", v.path}, {"at_byte", r.valid_bytes}, {"dropped_bytes", dropped}, {"segment_removed", r.header_torn}});
       if (r.header_torn) return Status::OK();
+    }
+    if (r.zero_tail) {
+      // The zeros the writer keeps ahead of its last record (WalWriter): no
+      // write is lost. Cut so that every closed segment ends at its last record.
+      KYRODB_RETURN_IF_ERROR(fs_->Truncate(v.path, r.valid_bytes));
+      log::Info("wal_zeros_trimmed", {{"file", v.path}, {"at_byte", r.valid_bytes}, {"zero_bytes", r.file_bytes - r.valid_bytes}});
     }
     std::lock_guard<std::mutex> lock(wal_mu_);
     wal_segments_[r.seq] = r.valid_bytes;

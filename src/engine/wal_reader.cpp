@@ -1,5 +1,6 @@
 #include "engine/wal_reader.h"
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -36,17 +37,27 @@ bool Plausible(std::string_view data, size_t pos, uint64_t min_offset) {
   return offset > min_offset && offset - min_offset <= data.size() / 13 + 1;
 }
 
+// Where the written bytes end: the index after the last non-zero byte. The
+// zeros after it are the writer's zeros ahead (WalWriter) or nothing at all;
+// a record cut by a crash ends at the latest there.
+size_t WrittenEnd(std::string_view data) {
+  size_t end = data.size();
+  while (end > 0 && data[end - 1] == 0) --end;
+  return end;
+}
+
 // True when the records from `pos` on parse one after another up to the end
-// of the file, the last one possibly cut short by it (a torn tail of its own).
-bool ChainReachesEnd(std::string_view data, size_t pos) {
+// of what was written (`written_end`), the last one possibly cut short by it
+// (a torn tail of its own).
+bool ChainReachesEnd(std::string_view data, size_t pos, size_t written_end) {
   std::vector<Entry> entries;
   while (pos < data.size()) {
     std::string_view payload;
     if (!FrameAt(data, pos, &payload) || !DecodePayload(payload, &entries).ok()) {
-      if (data.size() - pos < kRecordHeaderSize) return true;
+      if (pos + kRecordHeaderSize > written_end) return true;
       const uint32_t length = DecodeFixed32(data.data() + pos);
       return length >= kMinPayloadSize && length <= kMaxPayloadSize &&
-             pos + kRecordHeaderSize + uint64_t{length} > data.size();
+             pos + kRecordHeaderSize + uint64_t{length} > written_end;
     }
     pos += kRecordHeaderSize + payload.size();
   }
@@ -59,14 +70,14 @@ bool ChainReachesEnd(std::string_view data, size_t pos) {
 // and may hold a well-formed record, which a crash cutting that write must
 // not turn into "corruption" (found by fuzz_wal_segment); such a record is
 // followed by the rest of the value, not by a chain of records.
-bool ValidRecordAfter(std::string_view data, size_t from, uint64_t min_offset, size_t* found) {
+bool ValidRecordAfter(std::string_view data, size_t from, uint64_t min_offset, size_t written_end, size_t* found) {
   std::vector<Entry> entries;
   for (size_t pos = from + 1; pos + kRecordHeaderSize + kMinPayloadSize <= data.size(); ++pos) {
     if (!Plausible(data, pos, min_offset)) continue;
     std::string_view payload;
     if (!FrameAt(data, pos, &payload)) continue;
     if (!DecodePayload(payload, &entries).ok()) continue;
-    if (!ChainReachesEnd(data, pos)) continue;
+    if (!ChainReachesEnd(data, pos, written_end)) continue;
     *found = pos;
     return true;
   }
@@ -100,8 +111,14 @@ Status ReadSegment(FileSystem* fs, const std::string& path, const EntryVisitor& 
     std::string_view payload;
     bool good = FrameAt(data, pos, &payload) && DecodePayload(payload, &entries).ok();
     if (!good) {
+      const size_t written_end = WrittenEnd(data);
+      if (pos >= written_end) {
+        // Only zeros from here on, written ahead: the writer stopped here.
+        report->zero_tail = true;
+        return Status::OK();
+      }
       size_t later = 0;
-      if (ValidRecordAfter(data, pos, report->last_offset, &later)) {
+      if (ValidRecordAfter(data, pos, report->last_offset, written_end, &later)) {
         return Status::Corruption(path + ": bad record at byte " + std::to_string(pos) +
                                   " is followed by a valid record at byte " + std::to_string(later));
       }

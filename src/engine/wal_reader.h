@@ -1,5 +1,8 @@
 // Reads one WAL segment and classifies its end.
 //
+// Zeros from the end of the last record to the end of the file are the
+// writer's zeros ahead (WalWriter), a clean end: `zero_tail`, not torn.
+//
 // Recovery's rule (SPEC §4): a torn or garbage tail — a bad record with no
 // valid record after it — is cut off; a bad record followed by a valid one is
 // corruption in the middle of the log, which refuses to start and names the
@@ -24,6 +27,7 @@ struct SegmentReport {
   uint64_t last_offset = 0;
   bool header_torn = false;   // shorter than a header, or header bytes damaged
   bool tail_torn = false;     // bytes after valid_bytes that form no valid record
+  bool zero_tail = false;     // only zeros after valid_bytes: written ahead, not torn
 };
 
 // Called for every decoded entry, in log order. A non-ok result stops the read

@@ -1,6 +1,7 @@
 #include "engine/wal_writer.h"
 
 #include "engine/wal_format.h"
+#include "log/log.h"
 
 namespace kyrodb::wal {
 
@@ -17,12 +18,35 @@ Status WalWriter::Create(FileSystem* fs, const std::string& dir, uint64_t seq, s
   return Status::OK();
 }
 
-Status WalWriter::Append(std::string_view records) { return file_->Append({records.data(), records.size()}); }
+Status WalWriter::Append(std::string_view records) {
+  KYRODB_RETURN_IF_ERROR(file_->Append({records.data(), records.size()}));
+  ahead_ = ahead_ > records.size() ? ahead_ - records.size() : 0;
+  return Status::OK();
+}
 
-Status WalWriter::Sync(bool full) { return full ? file_->FullSync() : file_->Sync(); }
+Status WalWriter::Sync(bool full) {
+  KYRODB_RETURN_IF_ERROR(full ? file_->FullSync() : file_->Sync());
+  // After the sync, so the group it made durable is not kept waiting; the
+  // next groups write into these zeros.
+  RefillZerosAhead();
+  return Status::OK();
+}
+
+void WalWriter::RefillZerosAhead() {
+  if (!zero_ahead_ || ahead_ >= kZeroAheadRefill) return;
+  Status s = file_->ZeroAhead(kZeroAheadBytes, &ahead_);
+  if (!s.ok()) {
+    // E.g. a full disk: appends will report it if it matters to them.
+    zero_ahead_ = false;
+    log::Warn("wal_zero_ahead_failed", {{"file", path_}, {"error", s.ToString()}});
+  }
+}
 
 Status WalWriter::Close() {
-  Status s = file_->Sync();
+  // The zeros ahead are cut first, so every closed segment ends with its
+  // last record; the size change needs fsync, not fdatasync.
+  Status s = file_->TrimZerosAhead();
+  if (s.ok()) s = file_->FullSync();
   Status c = file_->Close();
   return s.ok() ? c : s;
 }

@@ -1,5 +1,9 @@
 #include "http/io_pool.h"
 
+#include <string>
+
+#include "util/thread_name.h"
+
 namespace kyrodb::http {
 
 namespace asio = boost::asio;
@@ -23,9 +27,13 @@ IoPool::Worker& IoPool::Next() {
 
 void IoPool::Start() {
   threads_.reserve(workers_.size());
-  for (auto& w : workers_) {
-    w->deadlines.Start();
-    threads_.emplace_back([worker = w.get()] { worker->ioc.run(); });
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    Worker* worker = workers_[i].get();
+    worker->deadlines.Start();
+    threads_.emplace_back([worker, i] {
+      SetThreadName("kyro-io-" + std::to_string(i));
+      worker->ioc.run();
+    });
   }
 }
 

@@ -91,7 +91,9 @@ void CheckScan(kyrodb::fuzz::MemFileSystem* fs, size_t stop, const Status& read,
     FUZZ_CHECK(bad_at >= kyrodb::wal::kSegmentHeaderSize, "mid-log damage, ScanSegment bad_at %llu",
                static_cast<unsigned long long>(bad_at));
   } else {
-    const uint64_t want = report.tail_torn ? report.valid_bytes : 0;
+    // ScanSegment stops at the first byte that is no record: a torn tail's,
+    // or the first of the zeros written ahead.
+    const uint64_t want = report.tail_torn || report.zero_tail ? report.valid_bytes : 0;
     FUZZ_CHECK(bad_at == want, "ScanSegment bad_at %llu, ReadSegment's first bad byte %llu",
                static_cast<unsigned long long>(bad_at), static_cast<unsigned long long>(want));
   }
@@ -143,7 +145,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(report.valid_bytes >= kyrodb::wal::kSegmentHeaderSize && report.valid_bytes <= report.file_bytes,
              "valid_bytes %llu of %llu", static_cast<unsigned long long>(report.valid_bytes),
              static_cast<unsigned long long>(report.file_bytes));
-  if (!report.tail_torn) {
+  FUZZ_CHECK(!(report.tail_torn && report.zero_tail), "both a torn tail and a zero tail");
+  if (report.zero_tail) {
+    FUZZ_CHECK(report.valid_bytes < report.file_bytes, "zero tail with nothing after valid_bytes");
+    for (size_t i = report.valid_bytes; i < file.size(); ++i) {
+      FUZZ_CHECK(file[i] == 0, "zero tail holds a non-zero byte at %zu", i);
+    }
+  } else if (!report.tail_torn) {
     FUZZ_CHECK(report.valid_bytes == report.file_bytes, "clean end but valid_bytes %llu of %llu",
                static_cast<unsigned long long>(report.valid_bytes), static_cast<unsigned long long>(report.file_bytes));
   } else {
@@ -175,7 +183,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fs.Put(kPath, std::string_view(file).substr(0, report.valid_bytes));
   s = Read(&fs, &seen, &report);
   FUZZ_CHECK(s.ok(), "re-read after truncation to valid_bytes failed: %s", s.ToString().c_str());
-  FUZZ_CHECK(!report.tail_torn && !report.header_torn, "truncated file still reports a torn end");
+  FUZZ_CHECK(!report.tail_torn && !report.header_torn && !report.zero_tail,
+             "truncated file still reports a torn or zero end");
   FUZZ_CHECK(report.valid_bytes == first_report.valid_bytes && report.records == first_report.records,
              "truncated re-read: %llu records in %llu bytes, first read %llu in %llu",
              static_cast<unsigned long long>(report.records), static_cast<unsigned long long>(report.valid_bytes),

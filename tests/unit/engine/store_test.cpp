@@ -6,6 +6,8 @@
 #include <thread>
 
 #include "engine/wal_format.h"
+#include "engine/wal_log.h"
+#include "engine/wal_reader.h"
 #include "kyrodb/verify.h"
 #include "util/coding.h"
 #include "util/crc32c.h"
@@ -101,6 +103,48 @@ TEST(Store, RecoversFromWalAloneAndAfterCheckpoints) {
   ASSERT_TRUE(store->Scan(0, ~uint64_t{0}, 1u << 20, &all, &more).ok());
   EXPECT_FALSE(more);
   ASSERT_EQ(all.size(), expect.size());
+}
+
+TEST(Store, RecoversWhatACrashLeavesWithZerosAheadAndTrimsThem) {
+  // A copy of the directory taken while the store runs is what kill -9
+  // leaves: the newest WAL segment ends in the zeros written ahead.
+  ScratchDir dir;
+  ScratchDir crashed;
+  {
+    auto store = OpenStore(TestOptions(dir.path()));
+    for (uint64_t k = 1; k <= 50; ++k) ASSERT_TRUE(PutSync(*store, k, "v" + std::to_string(k)).status.ok());
+    std::vector<uint64_t> seqs;
+    ASSERT_TRUE(wal::ListSegments(PosixFileSystem(), dir.path(), &seqs).ok());
+    ASSERT_FALSE(seqs.empty());
+    const std::string newest = wal::SegmentName(seqs.back());
+    const std::string bytes = test::ReadAll(dir.path() + "/" + newest);
+    ASSERT_EQ(bytes.back(), '\0') << "no zeros written ahead";
+    for (uint64_t seq : seqs) {
+      const std::string name = wal::SegmentName(seq);
+      test::WriteAll(crashed.path() + "/" + name, test::ReadAll(dir.path() + "/" + name));
+    }
+    store->Close();
+  }
+  {
+    auto store = OpenStore(TestOptions(crashed.path()));
+    for (uint64_t k = 1; k <= 50; ++k) EXPECT_EQ(GetOr(*store, k), "v" + std::to_string(k));
+    EXPECT_EQ(store->LastOffset(), 50u);
+    store->Close();
+  }
+  // Recovery cut the zeros: every segment now ends at its last record.
+  std::string verify_report;
+  Status s = VerifyDataDir(crashed.path(), PosixFileSystem(), &verify_report);
+  EXPECT_TRUE(s.ok()) << s.ToString() << "\n" << verify_report;
+  std::vector<uint64_t> seqs;
+  ASSERT_TRUE(wal::ListSegments(PosixFileSystem(), crashed.path(), &seqs).ok());
+  for (uint64_t seq : seqs) {
+    wal::SegmentReport r;
+    ASSERT_TRUE(wal::ReadSegment(PosixFileSystem(), crashed.path() + "/" + wal::SegmentName(seq),
+                                 [](const wal::Entry&) { return Status::OK(); }, &r)
+                    .ok());
+    EXPECT_FALSE(r.zero_tail) << wal::SegmentName(seq);
+    EXPECT_FALSE(r.tail_torn) << wal::SegmentName(seq);
+  }
 }
 
 TEST(Store, OffsetsNeverGoBackAcrossRestartAndCheckpoint) {

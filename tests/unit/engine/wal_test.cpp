@@ -103,18 +103,94 @@ TEST(WalReader, TornTailAtEveryLengthIsReportedNotFatal) {
   }
 }
 
-TEST(WalReader, GarbageAndZerosAtTheTailAreTorn) {
+TEST(WalReader, GarbageAtTheTailIsTornZerosAreTheCleanEnd) {
   ScratchDir dir;
   const std::string path = WriteSegment(dir, 3);
   const std::string full = ReadAll(path);
-  for (const std::string& tail : {std::string(4096, '\0'), std::string(100, '\xab')}) {
+  for (const std::string& tail : {std::string(4096, '\0'), std::string(100, '\xab'), std::string(3, '\0')}) {
     WriteAll(path, full + tail);
     Collected c;
     SegmentReport report;
     ASSERT_TRUE(ReadInto(path, &c, &report).ok());
     EXPECT_EQ(c.offsets.size(), 3u);
-    EXPECT_TRUE(report.tail_torn);
+    // Zeros are what the writer keeps ahead of its last record; anything
+    // else after the last record is a torn write.
+    EXPECT_EQ(report.tail_torn, tail[0] != '\0');
+    EXPECT_EQ(report.zero_tail, tail[0] == '\0');
     EXPECT_EQ(report.valid_bytes, full.size());
+  }
+}
+
+TEST(WalWriter, KeepsZerosAheadWhileOpenAndCloseCutsThem) {
+  ScratchDir dir;
+  std::unique_ptr<WalWriter> w;
+  ASSERT_TRUE(WalWriter::Create(PosixFileSystem(), dir.path(), 1, &w).ok());
+  std::string recs;
+  for (uint64_t i = 1; i <= 3; ++i) EncodePut(i, i, "v" + std::to_string(i), &recs);
+  ASSERT_TRUE(w->Append(recs).ok());
+  ASSERT_TRUE(w->Sync(false).ok());
+  // What a crash now leaves: the records, then zeros up to the file's end.
+  const std::string open_file = ReadAll(w->path());
+  ASSERT_GE(open_file.size(), w->size() + WalWriter::kZeroAheadRefill);
+  EXPECT_EQ(open_file.find_first_not_of('\0', w->size()), std::string::npos);
+  Collected c;
+  SegmentReport report;
+  ASSERT_TRUE(ReadInto(w->path(), &c, &report).ok());
+  EXPECT_TRUE(report.zero_tail);
+  EXPECT_FALSE(report.tail_torn);
+  EXPECT_EQ(report.valid_bytes, w->size());
+  EXPECT_EQ(c.offsets, (std::vector<uint64_t>{1, 2, 3}));
+  // The next records overwrite the zeros in place.
+  std::string more;
+  EncodePut(4, 4, "v4", &more);
+  ASSERT_TRUE(w->Append(more).ok());
+  ASSERT_TRUE(w->Sync(false).ok());
+  c = Collected{};
+  ASSERT_TRUE(ReadInto(w->path(), &c, &report).ok());
+  EXPECT_EQ(c.offsets, (std::vector<uint64_t>{1, 2, 3, 4}));
+  EXPECT_TRUE(report.zero_tail);
+  ASSERT_TRUE(w->Close().ok());
+  EXPECT_EQ(ReadAll(w->path()).size(), w->size());
+  c = Collected{};
+  ASSERT_TRUE(ReadInto(w->path(), &c, &report).ok());
+  EXPECT_FALSE(report.zero_tail);
+  EXPECT_EQ(report.valid_bytes, report.file_bytes);
+}
+
+TEST(WalReader, RecordCutByTheZerosAheadIsTorn) {
+  ScratchDir dir;
+  std::vector<size_t> starts;
+  const std::string path = WriteSegment(dir, 5, &starts);
+  const std::string full = ReadAll(path);
+  // A crash inside the last record's write: its first bytes, then zeros.
+  for (size_t cut = starts.back() + 1; cut < full.size(); ++cut) {
+    WriteAll(path, full.substr(0, cut) + std::string(4096, '\0'));
+    Collected c;
+    SegmentReport report;
+    ASSERT_TRUE(ReadInto(path, &c, &report).ok()) << "cut at " << cut;
+    EXPECT_EQ(c.offsets.size(), 4u) << "cut at " << cut;
+    EXPECT_EQ(report.valid_bytes, starts.back()) << "cut at " << cut;
+    EXPECT_TRUE(report.tail_torn || report.zero_tail) << "cut at " << cut;
+  }
+}
+
+TEST(WalReader, DamageBeforeValidRecordsIsCorruptionWhateverTheZerosAfterThem) {
+  ScratchDir dir;
+  std::vector<size_t> starts;
+  const std::string path = WriteSegment(dir, 5, &starts);
+  std::string full = ReadAll(path);
+  full[starts[1] + 10] = static_cast<char>(full[starts[1] + 10] ^ 0x10);
+  // Records 3..5 are valid; after them zeros, or a last record cut by zeros:
+  // either way the damage to record 2 is in the middle of the log, and
+  // taking it for a torn tail would drop records 3..5.
+  std::string cut_last = full.substr(0, starts.back() + 9) + std::string(4096, '\0');
+  for (const std::string& bytes : {full + std::string(4096, '\0'), cut_last}) {
+    WriteAll(path, bytes);
+    Collected c;
+    SegmentReport report;
+    Status s = ReadInto(path, &c, &report);
+    ASSERT_TRUE(s.IsCorruption()) << s.ToString();
+    EXPECT_NE(s.message().find("byte " + std::to_string(starts[1])), std::string::npos) << s.message();
   }
 }
 
