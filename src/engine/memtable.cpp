@@ -1,5 +1,7 @@
 #include "engine/memtable.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -29,16 +31,23 @@ MemTable::MemTable() : head_(NewNode(0, kMaxHeight)) {}
 
 MemTable::~MemTable() = default;
 
+void MemTable::Unmap::operator()(char* p) const { ::munmap(p, bytes); }
+
 char* MemTable::Allocate(size_t bytes) {
   bytes = (bytes + 7) & ~size_t{7};  // keep every object 8-byte aligned
   if (bytes > alloc_left_) {
     // Large values get a block of their own so the current block's tail is not wasted.
     const size_t block = bytes > kBlockSize / 4 ? bytes : kBlockSize;
-    // Default-initialised, not make_unique's zero-fill: a block is big enough
-    // for malloc to map fresh pages, which then become resident only as the
-    // arena reaches them. Zeroing made every new delta (one per checkpoint,
-    // one at start) cost a resident MiB before its first write.
-    blocks_.push_back(std::unique_ptr<char[]>(new char[block]));
+    // mmap, not malloc. A fresh mapping becomes resident only as the arena
+    // reaches it (no MiB resident before a delta's first write), and munmap
+    // returns it when the table dies. glibc would serve 1 MiB from its heap
+    // once its mmap threshold had risen past that (it does when the first
+    // such block is freed) and then keep the pages of every freed delta:
+    // measured after 3M puts, 221 MiB anonymous memory with malloc'd blocks,
+    // 110 MiB after a malloc_trim, the live delta being about 100 MiB.
+    void* mem = ::mmap(nullptr, block, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) throw std::bad_alloc();
+    blocks_.emplace_back(static_cast<char*>(mem), Unmap{block});
     memory_.fetch_add(block, std::memory_order_relaxed);
     if (block != kBlockSize) return blocks_.back().get();
     alloc_ptr_ = blocks_.back().get();

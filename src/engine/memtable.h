@@ -102,8 +102,13 @@ class MemTable {
   void InsertAfter(Node** prev, const Write& w);
 
   // Arena: blocks freed only in the destructor, so readers may hold pointers
-  // for as long as they hold the table.
-  std::vector<std::unique_ptr<char[]>> blocks_;
+  // for as long as they hold the table. Each block is mapped from the kernel
+  // and unmapped with the table (see Allocate for why not malloc).
+  struct Unmap {
+    size_t bytes;
+    void operator()(char* p) const;
+  };
+  std::vector<std::unique_ptr<char, Unmap>> blocks_;
   char* alloc_ptr_ = nullptr;
   size_t alloc_left_ = 0;
 

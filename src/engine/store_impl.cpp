@@ -1,5 +1,7 @@
 #include "engine/store_impl.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <optional>
@@ -16,6 +18,14 @@ using Clock = std::chrono::steady_clock;
 
 double MillisSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Returns the heap's free pages to the kernel (glibc's malloc_trim: the top of
+// each arena and whole free pages inside them). Elsewhere a no-op.
+void ReleaseFreeHeapMemory() {
+#ifdef __GLIBC__
+  (void)malloc_trim(0);
+#endif
 }
 
 }  // namespace
@@ -382,6 +392,17 @@ Status StoreImpl::Checkpoint(CheckpointInfo* info) {
   // 4. Only now may the log the snapshot covers go.
   RemoveCoveredSegments(frozen.first_live_seq, info);
 
+  // 5. Give freed heap memory back. The frozen delta's arena is unmapped by
+  //    itself when the last reader pinning the old generation lets go
+  //    (MemTable::Allocate); what a checkpoint and a million writes leave on
+  //    the heap (request bodies, the snapshot writer's arrays) glibc keeps
+  //    mapped unless asked: measured after 3M puts, 155 MiB anonymous memory
+  //    without this trim, the live delta being about 100 MiB.
+  frozen.gen.reset();
+  const auto trim_start = Clock::now();
+  ReleaseFreeHeapMemory();
+  const double trim_ms = MillisSince(trim_start);
+
   const index::RmiStats& st = idx.index->stats();
   info->offset = frozen.last_offset;
   info->count = snapshot->count();
@@ -404,7 +425,8 @@ Status StoreImpl::Checkpoint(CheckpointInfo* info) {
                                 {"build_ms", info->build_ms},
                                 {"leaves", info->leaves},
                                 {"max_error", info->max_error},
-                                {"wal_segments_removed", info->wal_segments_removed}});
+                                {"wal_segments_removed", info->wal_segments_removed},
+                                {"trim_ms", trim_ms}});
   return Status::OK();
 }
 
