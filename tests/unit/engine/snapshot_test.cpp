@@ -414,6 +414,17 @@ TEST(ParallelFor, RunsEveryTaskOnce) {
   ParallelFor(0, 4, [](size_t) { FAIL(); });
 }
 
+// Writes keys 1, 6, 11, ... (n of them) with offsets 1..n and the value
+// "0123456789" each; returns the installed file's path.
+std::string WriteTenByteValues(const ScratchDir& dir, size_t n, SnapshotFormat format) {
+  SnapshotWriter w(PosixFileSystem(), dir.path(), format);
+  EXPECT_TRUE(w.Begin().ok());
+  for (size_t i = 0; i < n; ++i) EXPECT_TRUE(w.Add(i * 5 + 1, i + 1, "0123456789").ok());
+  uint64_t bytes = 0;
+  EXPECT_TRUE(w.Finish(n, &bytes).ok());
+  return SnapshotWriter::FinalPath(dir.path());
+}
+
 TEST(Snapshot, LargeFileIsCheckedInChunksAndDamageInAnyChunkIsFound) {
   // More than one checksum chunk (8 MiB) per section and more than one rule
   // chunk (2^20 positions): the chunked, parallel check must still see a
@@ -422,12 +433,7 @@ TEST(Snapshot, LargeFileIsCheckedInChunksAndDamageInAnyChunkIsFound) {
   const uint64_t values = ((n * 10) + 7) / 8 * 8;
   for (SnapshotFormat format : {SnapshotFormat::kV1, SnapshotFormat::kV2}) {
     ScratchDir dir;
-    SnapshotWriter w(PosixFileSystem(), dir.path(), format);
-    ASSERT_TRUE(w.Begin().ok());
-    for (size_t i = 0; i < n; ++i) ASSERT_TRUE(w.Add(i * 5 + 1, i + 1, "0123456789").ok());
-    uint64_t bytes = 0;
-    ASSERT_TRUE(w.Finish(n, &bytes).ok());
-    const std::string path = SnapshotWriter::FinalPath(dir.path());
+    const std::string path = WriteTenByteValues(dir, n, format);
     const std::string good = ReadAll(path);
     ASSERT_EQ(good.size(), format == SnapshotFormat::kV1 ? SizeV1(n * 10, n) : SizeV2(n * 10, n));
     std::shared_ptr<const Snapshot> snap;
@@ -466,12 +472,7 @@ TEST(Snapshot, RuleFailuresAcrossChunksAreReportedAsOneSerialPassWould) {
   // block starting exactly at a range boundary is checked by both ranges.
   const size_t n = (size_t{1} << 20) + 300;
   ScratchDir dir;
-  SnapshotWriter w(PosixFileSystem(), dir.path());
-  ASSERT_TRUE(w.Begin().ok());
-  for (size_t i = 0; i < n; ++i) ASSERT_TRUE(w.Add(i * 5 + 1, i + 1, "0123456789").ok());
-  uint64_t bytes = 0;
-  ASSERT_TRUE(w.Finish(n, &bytes).ok());
-  const std::string path = SnapshotWriter::FinalPath(dir.path());
+  const std::string path = WriteTenByteValues(dir, n, SnapshotFormat::kV2);
   const std::string good = ReadAll(path);
   const V2Layout l(good);
   // Position i + 1 below position i (neither a block start): "decrease at index i".
