@@ -21,7 +21,7 @@
 #           that crash (snapshot + WAL tail) and once after a graceful SIGTERM.
 # Then prints a table with ratios, writes build/peers/results.{json,csv} and the raw
 # outputs, and draws bench/peers_throughput.png and bench/peers_latency_cdf.png with
-# scripts/generate_plots.py when /usr/bin/python3 has matplotlib.
+# scripts/generate_plots.py (python3-matplotlib is installed with the peers).
 #
 # Environment:
 #   KYRO_PEERS_KEYS          keys for get/put (default 1000000)
@@ -61,6 +61,9 @@ WARM=2
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
 log() { printf '\n== %s\n' "$*" >&2; }
 die() { printf 'compare_peers: %s\n' "$*" >&2; exit 1; }
+# build_kyro, stop_pid, wait_http, free_port, cpu_of, idle_pct
+# shellcheck source=scripts/bench_lib.sh
+. "$ROOT/scripts/bench_lib.sh"
 
 # ---------------------------------------------------------------- install ---
 install_peers() {
@@ -72,6 +75,7 @@ install_peers() {
   command -v etcd >/dev/null || missing+=(etcd-server)
   command -v etcdctl >/dev/null || missing+=(etcd-client)
   command -v curl >/dev/null || missing+=(curl)
+  "$PLOT_PYTHON" -c 'import matplotlib' 2>/dev/null || missing+=(python3-matplotlib)
   ((${#missing[@]})) || return 0
   [[ -n "${KYRO_PEERS_NO_INSTALL:-}" ]] && die "missing: ${missing[*]} (KYRO_PEERS_NO_INSTALL is set)"
   log "apt-get install ${missing[*]}"
@@ -91,18 +95,6 @@ install_peers() {
   return 0
 }
 
-# ------------------------------------------------------------------ build ---
-build_kyro() {
-  # Always built (a no-op when up to date): measuring a binary older than the
-  # checkout would put another commit's numbers under this one's name.
-  log "building kyrodb-engine and kyrodb-bench in $BUILD_DIR"
-  if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
-    cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKYRODB_BUILD_TESTS=OFF \
-      -DKYRODB_WERROR=ON -DCMAKE_CXX_FLAGS="-g -fno-omit-frame-pointer" >&2
-  fi
-  cmake --build "$BUILD_DIR" --target kyrodb-engine kyrodb-bench -j "${JOBS:-2}" >&2
-}
-
 # ---------------------------------------------------------- process mgmt ---
 TMP="$(mktemp -d /tmp/kyro-peers.XXXXXX)"
 PIDS=()
@@ -119,61 +111,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A free loopback port: not listened on now (ss), from a random start.
-free_port() {
-  local p tries=0
-  p=$((20000 + RANDOM % 20000))
-  while ((tries < 200)); do
-    if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
-      echo "$p"
-      return 0
-    fi
-    p=$((p + 1)); tries=$((tries + 1))
-  done
-  die "no free port found"
-}
 
-stop_pid() {  # pid [timeout-seconds]: SIGTERM, wait, SIGKILL
-  local pid="$1" t="${2:-20}" i
-  kill "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < t * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-wait_http() {  # url seconds
-  local url="$1" t="$2" i
-  for ((i = 0; i < t * 20; i++)); do
-    curl -sf -o /dev/null --max-time 1 "$url" && return 0
-    sleep 0.05
-  done
-  die "no answer from $url within ${t}s"
-}
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
-TICK="$(getconf CLK_TCK)"
-# CPU time (user+sys, clock ticks) of the given processes and all their threads.
-cpu_of() {
-  local t=0 p
-  for p in "$@"; do
-    [[ -r "/proc/$p/stat" ]] && t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
-  done
-  echo "$t"
-}
-# Around every measured phase: the 1-minute load average before and after
-# (the machine is shared) and the server's CPU seconds during the phase, so
-# CPU per request can be compared even when the cores were busy elsewhere.
+# Around every measured phase: the 1-minute load average before and after,
+# how idle the CPUs were just before it (the servers waiting: other work shows
+# here), and the server's CPU seconds during the phase, so CPU per request can
+# be compared even when the cores were busy elsewhere.
 SERVER_PIDS=""
-LOADS="$OUT_DIR/loads.tsv"   # phase  load-before  load-after  server-cpu-seconds
-begin_phase() { PH_LOAD="$(load1)"; PH_CPU="$(cpu_of $SERVER_PIDS)"; }
+LOADS="$OUT_DIR/loads.tsv"   # phase  load-before  load-after  server-cpu-seconds  idle-before-%
+begin_phase() { PH_IDLE="$(idle_pct)"; PH_LOAD="$(load1)"; PH_CPU="$(cpu_of $SERVER_PIDS)"; }
 end_phase() {
   local c1
   c1="$(cpu_of $SERVER_PIDS)"
-  printf '%s\t%s\t%s\t%s\n' "$1" "$PH_LOAD" "$(load1)" \
-    "$(awk -v a="$PH_CPU" -v b="$c1" -v t="$TICK" 'BEGIN{printf "%.2f", (b - a) / t}')" >>"$LOADS"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$PH_LOAD" "$(load1)" \
+    "$(awk -v a="$PH_CPU" -v b="$c1" -v t="$TICK" 'BEGIN{printf "%.2f", (b - a) / t}')" "$PH_IDLE" >>"$LOADS"
 }
 
 start_kyro() {  # port datadir logfile -> pid in KPID
@@ -461,7 +413,7 @@ loads = {}
 if os.path.exists(f"{out}/loads.tsv"):
     for line in open(f"{out}/loads.tsv"):
         p = line.rstrip("\n").split("\t")
-        if len(p) >= 4: loads[p[0]] = (p[1], p[2], p[3])
+        if len(p) >= 5: loads[p[0]] = (p[1], p[2], p[3], p[4])
 
 def cpu_fields(name, rps, seconds):
     l = loads.get(name)
@@ -535,9 +487,9 @@ def f(v, unit=""):
     return f"{v:,.0f}"
 
 print("\n%-28s %-22s %-16s %6s %12s %10s %10s %10s %8s %12s  %s" % ("system", "workload", "client", "conns", "req/s",
-      "p50", "p99", "p99.9", "errors", "srv CPU/req", "load 1m before/after"))
+      "p50", "p99", "p99.9", "errors", "srv CPU/req", "idle before"))
 for r in rows:
-    ld = "/".join(r["load"][:2]) if r.get("load") else "-"
+    ld = f"{r['load'][3]} %" if r.get("load") else "-"
     cpr = f"{r['server_cpu_us_per_req']:.1f} us" if r.get("server_cpu_us_per_req") else "-"
     print("%-28s %-22s %-16s %6d %12s %10s %10s %10s %8d %12s  %s" % (r["system"], r["workload"], r["client"], r["connections"],
           f(r["rps"]), f(r["p50_us"], "us"), f(r["p99_us"], "us"), f(r["p999_us"], "us"), r["errors"], cpr, ld))
@@ -555,12 +507,12 @@ def ratio(label, a, b, target=None):
         ratios.append(dict(label=label, ratio=x, target=target, met=None if target is None else x >= target))
         print(f"  {label:<52} {x:6.2f}x{met}")
 
-ncpu = os.cpu_count() or 1
-peak = max((float(v) for l in loads.values() for v in l[:2]), default=0.0)
-if peak > ncpu:
-    print(f"\nWARNING: the 1-minute load average reached {peak:.1f} on {ncpu} CPUs during these runs: other work "
-          "shared the cores, so throughput and latency are unreliable and ratios can swing either way (a starved "
-          "client makes a server look slow). Server CPU per request is the steadier comparison.")
+busy = sorted((float(l[3]), name) for name, l in loads.items() if float(l[3]) < 90)
+if busy:
+    print(f"\nWARNING: just before {busy[0][1]} the CPUs were only {busy[0][0]:.0f} % idle with the servers waiting "
+          f"({len(busy)} phase(s) below 90 %): other work shared the cores, so throughput and latency are unreliable "
+          "and ratios can swing either way (a starved client makes a server look slow). Server CPU per request is "
+          "the steadier comparison.")
 print("\nratios (throughput, same client, same connections):")
 g = "GET 64-byte value"
 ratio("kyrodb get_fast / nginx (wrk -t1)", find("kyrodb", g, "wrk -t1"), find("nginx", g, "wrk -t1"), 0.9)
@@ -619,12 +571,13 @@ json.dump(dict(machine=machine, rows=rows, ratios=ratios, restart=restart, loads
 with open(f"{out}/results.csv", "w", newline="") as fh:
     wcsv = csv.writer(fh)
     wcsv.writerow(["system", "workload", "client", "connections", "rps", "p50_us", "p90_us", "p99_us", "p999_us",
-                   "max_us", "errors", "server_cpu_s", "server_cpu_us_per_req", "load_before", "load_after", "note"])
+                   "max_us", "errors", "server_cpu_s", "server_cpu_us_per_req", "load_before", "load_after",
+                   "idle_before_pct", "note"])
     for r in rows:
-        ld = r.get("load") or ("", "", "")
+        ld = r.get("load") or ("", "", "", "")
         wcsv.writerow([r["system"], r["workload"], r["client"], r["connections"], f"{r['rps']:.1f}", r["p50_us"],
                        r["p90_us"], r["p99_us"], r["p999_us"], r["max_us"], r["errors"], r.get("server_cpu_s"),
-                       r.get("server_cpu_us_per_req"), ld[0], ld[1], r["note"]])
+                       r.get("server_cpu_us_per_req"), ld[0], ld[1], ld[3], r["note"]])
 print(f"\nwrote {out}/results.json and {out}/results.csv")
 PY
 

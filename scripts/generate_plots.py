@@ -90,10 +90,11 @@ def peers(path, out_dir):
     cpu = next((l.split(":", 1)[1].strip() for l in machine.splitlines() if l.startswith("cpu:")), "")
     nproc = next((l.split(":", 1)[1].strip() for l in machine.splitlines() if l.startswith("nproc:")), "")
     subtitle = f"{cpu}, {nproc} vCPUs shared by server and client" if cpu else ""
-    loads = [float(v) for l in doc.get("loads", {}).values() for v in l[:2] if v]
+    # Older results.json files have no idle column (4 fields per phase).
+    idle = [float(l[3]) for l in doc.get("loads", {}).values() if len(l) > 3 and l[3]]
     date = next((l.split(":", 1)[1].strip() for l in machine.splitlines() if l.startswith("date:")), "")
-    if loads:
-        subtitle += f"; 1-min load average {min(loads):.1f}-{max(loads):.1f} during the runs"
+    if idle:
+        subtitle += f"; CPUs {min(idle):.0f}-{max(idle):.0f} % idle before each phase"
     if date:
         subtitle += f"; {date}"
 

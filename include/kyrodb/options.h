@@ -27,12 +27,34 @@ std::string_view FsyncPolicyName(FsyncPolicy policy);
 // Parses "data" | "always" | "interval" | "none". Returns false on anything else.
 bool ParseFsyncPolicy(std::string_view text, FsyncPolicy* out);
 
+// Where the work after a group's sync runs (applying it to the delta,
+// publishing it, answering its requests): on a thread of its own, so the WAL
+// thread goes straight on to write and sync the next group, or on the WAL
+// thread itself, which saves a thread hand-off per group. Only the data and
+// always policies sync per group; interval and none never pipeline.
+enum class WalPipeline {
+  kAuto,  // on when the process may run on more than 2 CPUs (see UseWalPipeline)
+  kOn,
+  kOff,
+};
+
+std::string_view WalPipelineName(WalPipeline mode);
+// Parses "auto" | "on" | "off". Returns false on anything else.
+bool ParseWalPipeline(std::string_view text, WalPipeline* out);
+// Whether a store with `policy` and `mode` runs the completion thread, given
+// `cpus` CPUs to run on. On 2 CPUs shared with the clients the hand-off costs
+// more than the overlap gains (docs/BENCHMARKS.md, "the completion thread").
+bool UseWalPipeline(FsyncPolicy policy, WalPipeline mode, unsigned cpus);
+// The CPUs this process may run on (its affinity mask; at least 1).
+unsigned UsableCpus();
+
 struct Options {
   // Directory holding snapshot.bin, wal.* and index-rmi.bin. Created if missing.
   std::string data_dir = "./data";
 
   FsyncPolicy fsync_policy = FsyncPolicy::kData;
   uint32_t fsync_interval_ms = 10;
+  WalPipeline wal_pipeline = WalPipeline::kAuto;
 
   // A WAL segment is closed and a new one started once it passes this size.
   uint64_t wal_segment_bytes = 64ull << 20;

@@ -157,6 +157,11 @@ const Setting kSettings[] = {
    }},
   {"KYRODB_FSYNC_INTERVAL_MS", true, false, "10", "sync period of the interval policy",
    [](std::string_view t, ServerConfig* c) { return U32(t, 1, 60000, &c->store.fsync_interval_ms); }},
+  {"KYRODB_WAL_PIPELINE", true, false, "auto", "auto, on or off: complete synced groups on a thread of their own",
+   [](std::string_view t, ServerConfig* c) -> std::string {
+     if (!kyrodb::ParseWalPipeline(t, &c->store.wal_pipeline)) return "must be one of auto, on, off";
+     return {};
+   }},
   {"KYRODB_WAL_SEGMENT_BYTES", true, false, "67108864", "WAL segment size before rotation",
    [](std::string_view t, ServerConfig* c) { return U64(t, 4 * kKiB, 64 * kGiB, &c->store.wal_segment_bytes); }},
   {"KYRODB_REBUILD_DELTA_ENTRIES", true, false, "1048576", "delta size that starts a background rebuild (0 = off)",

@@ -30,9 +30,7 @@ GroupCommitter::GroupCommitter(const Options& options, FileSystem* fs, std::stri
       metrics_(metrics),
       hooks_(std::move(hooks)),
       idempotency_(options.idempotency_window_keys),
-      // Only a sync is worth overlapping: with interval or none the write
-      // returns at once and a hand-off per group would cost more than it saves.
-      pipelined_(options.fsync_policy == FsyncPolicy::kData || options.fsync_policy == FsyncPolicy::kAlways) {}
+      pipelined_(UseWalPipeline(options.fsync_policy, options.wal_pipeline, UsableCpus())) {}
 
 GroupCommitter::~GroupCommitter() { Stop(); }
 

@@ -7,7 +7,7 @@
 // so the sync cost is shared by every request that arrived meanwhile. Written
 // by hand: this loop is the heart of the durability promise.
 //
-// Pipelining (policies data and always). The work after a group's sync
+// Pipelining (policies data and always, Options::wal_pipeline). The work after a group's sync
 // (skip-list inserts, publishing, the callbacks, which format and post the
 // HTTP answers) runs on a second thread, the completer, so the writer thread
 // goes straight on to write and sync the next group: the disk never waits for
@@ -16,7 +16,8 @@
 // becomes visible (reads are bounded by the published offset) or acknowledged
 // before it is durable. Whatever must see every earlier write applied (a
 // barrier, a group holding a Delete that must find its key, a refusal after
-// a fault) first waits for the completer to drain.
+// a fault) first waits for the completer to drain. Without pipelining the
+// writer thread completes each group itself before it takes the next.
 //
 // After a failed write or sync the committer turns read-only for good: the
 // bytes that sync covered are not trusted (no retry), every queued and later
@@ -96,6 +97,8 @@ class GroupCommitter {
 
   bool read_only() const;
   std::string read_only_reason() const;
+  // Whether groups complete on the completer thread (fixed at construction).
+  bool pipelined() const { return pipelined_; }
 
   // Fails queued requests, syncs and closes the WAL, joins the thread.
   void Stop();

@@ -35,6 +35,7 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.http.threads, 6u) << "hardware threads";
   EXPECT_EQ(c.store.data_dir, "./data");
   EXPECT_EQ(c.store.fsync_policy, FsyncPolicy::kData);
+  EXPECT_EQ(c.store.wal_pipeline, WalPipeline::kAuto);
   EXPECT_EQ(c.store.max_value_bytes, 1u << 20);
   EXPECT_EQ(c.http.max_value_bytes, 1u << 20);
   EXPECT_EQ(c.http.max_body_bytes, (2u << 20) + (64u << 10));
@@ -97,12 +98,14 @@ TEST(Config, EveryVariable) {
       {"KYRODB_SHUTDOWN_TIMEOUT_MS", "500"},  {"KYRODB_MAX_BATCH_ITEMS", "64"},
       {"KYRODB_MAX_SCAN_LIMIT", "500"},      {"KYRODB_MAX_SUBSCRIBERS", "8"},
       {"KYRODB_SUBSCRIBER_BUFFER_BYTES", "65536"}, {"KYRODB_STREAM_HEARTBEAT_MS", "2500"},
+      {"KYRODB_WAL_PIPELINE", "off"},
   };
   ServerConfig c = MustServe({"serve"}, env);
   EXPECT_TRUE(c.store.warm_on_start);
   EXPECT_EQ(c.store.rmi_router_bits, 10u);
   EXPECT_EQ(c.store.fsync_policy, FsyncPolicy::kInterval);
   EXPECT_EQ(c.store.fsync_interval_ms, 25u);
+  EXPECT_EQ(c.store.wal_pipeline, WalPipeline::kOff);
   EXPECT_EQ(c.store.wal_segment_bytes, 1048576u);
   EXPECT_EQ(c.store.rebuild_delta_entries, 0u);
   EXPECT_EQ(c.store.compact_wal_bytes, 0u);
@@ -200,7 +203,7 @@ TEST(Config, BadValuesNameTheVariable) {
       {"KYRODB_PORT", "abc"},          {"KYRODB_PORT", "65536"},          {"KYRODB_PORT", "-1"},
       {"KYRODB_PORT", " 3030"},        {"KYRODB_PORT", "3030x"},          {"KYRODB_PORT", "+3030"},
       {"KYRODB_THREADS", "0"},         {"KYRODB_THREADS", "1.5"},         {"KYRODB_FSYNC_POLICY", "sometimes"},
-      {"KYRODB_FSYNC_POLICY", "DATA"}, {"KYRODB_FSYNC_INTERVAL_MS", "0"}, {"KYRODB_WAL_SEGMENT_BYTES", "100"},
+      {"KYRODB_FSYNC_POLICY", "DATA"}, {"KYRODB_FSYNC_INTERVAL_MS", "0"}, {"KYRODB_WAL_PIPELINE", "1"}, {"KYRODB_WAL_SEGMENT_BYTES", "100"},
       {"KYRODB_RMI_ROUTER_BITS", "40"}, {"KYRODB_WARM_ON_START", "maybe"}, {"KYRODB_DISABLE_HTTP_LOG", "2"},
       {"KYRODB_RL_DATA_RPS", "fast"},  {"KYRODB_RL_DATA_RPS", "-5"},      {"KYRODB_RL_DATA_RPS", "nan"},
       {"KYRODB_RL_DATA_RPS", "1e3"},   {"KYRODB_RL_ADMIN_BURST", "x"},    {"KYRODB_LOG_LEVEL", "verbose"},

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <chrono>
 #include <future>
@@ -47,6 +48,47 @@ TEST(Store, PutGetOverwriteDeleteAndOffsets) {
   EXPECT_TRUE(DeleteSync(*store, 99).status.IsNotFound());
   EXPECT_EQ(PutSync(*store, 2, "two").offset, 4u);
   EXPECT_EQ(store->LastOffset(), 4u);
+}
+
+TEST(WalPipeline, AutoPipelinesOnlyWithMoreThanTwoCpusAndOnlyPoliciesThatSync) {
+  for (FsyncPolicy policy : {FsyncPolicy::kData, FsyncPolicy::kAlways}) {
+    EXPECT_FALSE(UseWalPipeline(policy, WalPipeline::kAuto, 1));
+    EXPECT_FALSE(UseWalPipeline(policy, WalPipeline::kAuto, 2));
+    EXPECT_TRUE(UseWalPipeline(policy, WalPipeline::kAuto, 3));
+    EXPECT_TRUE(UseWalPipeline(policy, WalPipeline::kOn, 1));
+    EXPECT_FALSE(UseWalPipeline(policy, WalPipeline::kOff, 64));
+  }
+  for (FsyncPolicy policy : {FsyncPolicy::kInterval, FsyncPolicy::kNone}) {
+    EXPECT_FALSE(UseWalPipeline(policy, WalPipeline::kOn, 64));
+    EXPECT_FALSE(UseWalPipeline(policy, WalPipeline::kAuto, 64));
+  }
+  WalPipeline mode = WalPipeline::kOn;
+  EXPECT_TRUE(ParseWalPipeline("off", &mode));
+  EXPECT_EQ(mode, WalPipeline::kOff);
+  EXPECT_FALSE(ParseWalPipeline("yes", &mode));
+  EXPECT_EQ(WalPipelineName(WalPipeline::kAuto), "auto");
+  EXPECT_GE(UsableCpus(), 1u);
+}
+
+// The setting really changes where acknowledgements come from: the completion
+// thread when on, the WAL thread itself when off. Either way a write is
+// visible to readers by the time its callback runs.
+TEST(WalPipeline, CallbacksRunOnTheCompleterWhenOnAndOnTheWalThreadWhenOff) {
+  for (WalPipeline mode : {WalPipeline::kOn, WalPipeline::kOff}) {
+    ScratchDir dir;
+    Options o = TestOptions(dir.path());
+    o.wal_pipeline = mode;
+    auto store = OpenStore(o);
+    std::promise<std::pair<std::string, std::string>> seen;
+    store->Put(7, "seven", [&](const Status& s, uint64_t) {
+      char name[16] = {};
+      pthread_getname_np(pthread_self(), name, sizeof(name));
+      seen.set_value({s.ToString() + " " + name, GetOr(*store, 7)});
+    });
+    auto [who, value] = seen.get_future().get();
+    EXPECT_EQ(who, mode == WalPipeline::kOn ? "OK kyro-complete" : "OK kyro-wal") << WalPipelineName(mode);
+    EXPECT_EQ(value, "seven");
+  }
 }
 
 TEST(Store, ExtremeKeysAndEmptyAndBinaryValues) {

@@ -89,9 +89,14 @@ inline std::unique_ptr<Store> OpenStore(const Options& o) {
   return store;
 }
 
+// KYRO_TEST_WAL_PIPELINE=on|off picks how synced groups complete (CMake runs
+// the engine tests once each way); unset, the store's default (auto).
 inline Options TestOptions(const std::string& dir) {
   Options o;
   o.data_dir = dir;
+  if (const char* mode = std::getenv("KYRO_TEST_WAL_PIPELINE"); mode != nullptr) {
+    EXPECT_TRUE(ParseWalPipeline(mode, &o.wal_pipeline)) << "KYRO_TEST_WAL_PIPELINE=" << mode;
+  }
   o.rebuild_delta_entries = 0;  // tests checkpoint explicitly
   o.compact_wal_bytes = 0;
   return o;
