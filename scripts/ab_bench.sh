@@ -12,8 +12,9 @@
 # Workloads:
 #   put  durable POST /v1/put with kyrodb-bench (random keys of KYRO_AB_KEYS), each run on
 #        an empty data directory
-#   get  GET /v1/get_fast with kyrodb-bench over KYRO_AB_KEYS keys loaded once (64-byte
-#        values); each run starts its server on that data directory
+#   get  GET /v1/get_fast with kyrodb-bench over KYRO_AB_KEYS keys (64-byte values), loaded
+#        once per side by a server with that side's settings; each run of the side starts
+#        its server on that data directory
 # A and B are space-separated VAR=value settings for the server's environment ("" for
 # the defaults). Each run: a fresh server, KYRO_AB_WARM seconds of unrecorded load, then
 # KYRO_AB_SECONDS measured; the server's CPU time (all threads) over the measured run
@@ -83,15 +84,21 @@ rm -f "$OUT_DIR"/run-*.json
   printf 'pair\tside\trps\tp50_us\tp99_us\tp999_us\terrors\tserver_cpu_us_per_req\tidle_before_pct\n'
 } >"$OUT_DIR/runs.tsv"
 
-GETDATA="$TMP/get-data"
+# get: each side's keys are loaded once, by a server with that side's settings
+# (a setting may change how the data is written, e.g. the snapshot), into its
+# own data directory that every run of that side then serves.
 if [[ "$WORK" == get ]]; then
-  log "loading $KEYS keys once for every get run"
-  port="$(free_port)"
-  mkdir -p "$GETDATA"
-  start_server "$port" "$GETDATA" ""
-  "$BENCH" --base "http://127.0.0.1:$port" --load-n "$KEYS" --read-seconds 0 --load-timeout 300 --quiet >/dev/null
-  stop_pid "$SERVER" 30
-  SERVER=""
+  for side in A B; do
+    settings="${SETTINGS[0]}"
+    [[ "$side" == B ]] && settings="${SETTINGS[1]}"
+    log "loading $KEYS keys for side $side"
+    port="$(free_port)"
+    mkdir -p "$TMP/get-data-$side"
+    start_server "$port" "$TMP/get-data-$side" "$settings"
+    "$BENCH" --base "http://127.0.0.1:$port" --load-n "$KEYS" --read-seconds 0 --load-timeout 300 --quiet >/dev/null
+    stop_pid "$SERVER" 30
+    SERVER=""
+  done
 fi
 
 run_one() {  # pair side(A|B)
@@ -104,7 +111,7 @@ run_one() {  # pair side(A|B)
     rm -rf "$data"
     mkdir -p "$data"
   else
-    data="$GETDATA"
+    data="$TMP/get-data-$side"
   fi
   start_server "$port" "$data" "$settings"
   kind="read"

@@ -28,6 +28,10 @@
 #   KYRO_PEERS_RESTART_KEYS  keys for the restart test (default 10000000)
 #   KYRO_PEERS_SECONDS       length of each measured phase (default 10)
 #   KYRO_PEERS_CONNS         connections (default 64)
+#   KYRO_PEERS_ROUNDS        GET rounds (default 3): each runs both clients against both
+#                            servers back to back, alternating which server goes first;
+#                            a row reports the round of median req/s, a ratio the median
+#                            of the rounds' ratios
 #   KYRO_PEERS_ONLY          comma list of get,put,restart (default all)
 #   KYRO_PEERS_WORKERS       KyroDB's I/O threads (KYRODB_THREADS, every phase) and nginx's
 #                            worker_processes, the same number (default: nproc, each
@@ -48,6 +52,7 @@ cd "$ROOT"
 KEYS="${KYRO_PEERS_KEYS:-1000000}"
 RKEYS="${KYRO_PEERS_RESTART_KEYS:-10000000}"
 SECS="${KYRO_PEERS_SECONDS:-10}"
+ROUNDS="${KYRO_PEERS_ROUNDS:-3}"
 CONNS="${KYRO_PEERS_CONNS:-64}"
 ONLY="${KYRO_PEERS_ONLY:-get,put,restart}"
 WORKERS="${KYRO_PEERS_WORKERS:-$(nproc)}"
@@ -199,18 +204,24 @@ if want get || want put; then
   KPID_GET="$KPID"
 fi
 
-if want get; then
-  log "GET /v1/get_fast: wrk -t1 -c$CONNS, ${SECS}s"
-  KYRO_WRK_KEYS="$KEYS" wrk -t1 -c"$CONNS" -d"$WARM"s -s bench/wrk/get_fast.lua "http://127.0.0.1:$KPORT" >/dev/null
+# get_round SYSTEM PORT ROUND: wrk, then kyrodb-bench, against one server.
+# Both servers answer every path, so both see the very same requests (same
+# Lua script, same targets; nginx returns its fixed body for any of them).
+get_round() {
+  local sys="$1" port="$2" r="$3"
+  if [[ "$sys" == kyrodb ]]; then SERVER_PIDS="$KPID_GET"; else SERVER_PIDS="$NGINX_PIDS"; fi
+  log "GET round $r of $ROUNDS, $sys: wrk -t1 -c$CONNS, ${SECS}s"
+  KYRO_WRK_KEYS="$KEYS" wrk -t1 -c"$CONNS" -d"$WARM"s -s bench/wrk/get_fast.lua "http://127.0.0.1:$port" >/dev/null
   begin_phase
   KYRO_WRK_KEYS="$KEYS" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s bench/wrk/get_fast.lua \
-    "http://127.0.0.1:$KPORT" | tee "$OUT_DIR/wrk-kyrodb-get.txt" >&2
-  end_phase wrk-kyrodb-get
-
-  log "GET /v1/get_fast: kyrodb-bench $CONNS connections, ${SECS}s"
-  run_bench bench-kyrodb-get kyrodb read --base "http://127.0.0.1:$KPORT" --key-space "$KEYS" \
+    "http://127.0.0.1:$port" | tee "$OUT_DIR/wrk-$sys-get.$r.txt" >&2
+  end_phase "wrk-$sys-get.$r"
+  log "GET round $r of $ROUNDS, $sys: kyrodb-bench $CONNS connections, ${SECS}s"
+  run_bench "bench-$sys-get.$r" "$sys" read --base "http://127.0.0.1:$port" --route get_fast --key-space "$KEYS" \
     --read-concurrency "$CONNS"
+}
 
+if want get; then
   NPORT="$(free_port)"
   NDIR="$TMP/nginx"
   mkdir -p "$NDIR/logs"
@@ -243,19 +254,19 @@ EOF
   NGPID=$!
   PIDS+=("$NGPID")
   wait_http "http://127.0.0.1:$NPORT/" 10
-  SERVER_PIDS="$NGPID $(pgrep -P "$NGPID" | tr '\n' ' ')"
-  log "nginx (fixed 64-byte body): wrk -t1 -c$CONNS, ${SECS}s"
-  # The same requests as for KyroDB (same Lua script, same targets): nginx
-  # answers every path with the fixed body, so both servers see identical bytes.
-  KYRO_WRK_KEYS="$KEYS" wrk -t1 -c"$CONNS" -d"$WARM"s -s bench/wrk/get_fast.lua "http://127.0.0.1:$NPORT" >/dev/null
-  begin_phase
-  KYRO_WRK_KEYS="$KEYS" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s bench/wrk/get_fast.lua \
-    "http://127.0.0.1:$NPORT" | tee "$OUT_DIR/wrk-nginx-get.txt" >&2
-  end_phase wrk-nginx-get
-  log "nginx: kyrodb-bench $CONNS connections, ${SECS}s"
-  run_bench bench-nginx-get nginx read --base "http://127.0.0.1:$NPORT" --route get_fast --key-space "$KEYS" \
-    --read-concurrency "$CONNS"
+  NGINX_PIDS="$NGPID $(pgrep -P "$NGPID" | tr '\n' ' ')"
+  # Rounds alternate which server goes first (KyroDB, nginx; then nginx,
+  # KyroDB; ...): on a VM whose speed drifts by tens of percent within minutes,
+  # back-to-back pairs are what can be compared.
+  for ((r = 1; r <= ROUNDS; r++)); do
+    if ((r % 2)); then
+      get_round kyrodb "$KPORT" "$r"; get_round nginx "$NPORT" "$r"
+    else
+      get_round nginx "$NPORT" "$r"; get_round kyrodb "$KPORT" "$r"
+    fi
+  done
   stop_pid "$NGPID" 10
+  SERVER_PIDS="$KPID_GET"
 fi
 
 if want put; then
@@ -426,33 +437,57 @@ def to_us(s):
     if not m: return None
     return float(m.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6}[m.group(2)]
 
+def rounds_of(name, ext):
+    """The files of phase `name`: one run (NAME.EXT) or rounds (NAME.1.EXT, NAME.2.EXT, ...)."""
+    if os.path.exists(f"{out}/{name}.{ext}"): return [(name, f"{out}/{name}.{ext}")]
+    found = []
+    for path in glob.glob(f"{out}/{name}.*.{ext}"):
+        r = path[len(f"{out}/{name}."):-len(f".{ext}")]
+        if r.isdigit(): found.append((int(r), f"{name}.{r}", path))
+    return [(n, path) for _, n, path in sorted(found)]
+
+def add_median(runs):
+    """One row for a phase: the run of median req/s, with every round's req/s."""
+    if not runs: return
+    ordered = sorted(runs, key=lambda r: r["rps"])
+    row = dict(ordered[(len(ordered) - 1) // 2])
+    row["rounds_rps"] = [r["rps"] for r in runs]
+    if len(runs) > 1:
+        row["note"] = (row["note"] + "; " if row["note"] else "") + \
+            f"median of {len(runs)} rounds: " + " / ".join(f"{r['rps']:,.0f}" for r in runs) + " req/s"
+    rows.append(row)
+
 def wrk(name, system, workload):
-    path = f"{out}/{name}.txt"
-    if not os.path.exists(path): return
-    t = open(path).read()
-    m = re.search(r"Requests/sec:\s+([\d.]+)", t)
-    if not m: return
-    pct = {k: to_us(v) for k, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", t, re.M)}
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", t)
-    errs = re.search(r"Socket errors:.*", t)
-    dur = re.search(r"requests in ([\d.]+)(m?s)", t)
-    secs = float(dur.group(1)) * (1e-3 if dur and dur.group(2) == "ms" else 1) if dur else 0
-    rows.append(dict(system=system, workload=workload, client="wrk -t1", connections=conns,
-                     **cpu_fields(name, float(m.group(1)), secs), rps=float(m.group(1)), p50_us=pct.get("50"), p90_us=pct.get("90"), p99_us=pct.get("99"),
-                     p999_us=None, max_us=None, errors=int(non2xx.group(1)) if non2xx else 0,
-                     note=errs.group(0) if errs else "", load=loads.get(name)))
+    runs = []
+    for phase, path in rounds_of(name, "txt"):
+        t = open(path).read()
+        m = re.search(r"Requests/sec:\s+([\d.]+)", t)
+        if not m: continue
+        pct = {k: to_us(v) for k, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", t, re.M)}
+        non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", t)
+        errs = re.search(r"Socket errors:.*", t)
+        dur = re.search(r"requests in ([\d.]+)(m?s)", t)
+        secs = float(dur.group(1)) * (1e-3 if dur and dur.group(2) == "ms" else 1) if dur else 0
+        runs.append(dict(system=system, workload=workload, client="wrk -t1", connections=conns,
+                         **cpu_fields(phase, float(m.group(1)), secs), rps=float(m.group(1)), p50_us=pct.get("50"),
+                         p90_us=pct.get("90"), p99_us=pct.get("99"), p999_us=None, max_us=None,
+                         errors=int(non2xx.group(1)) if non2xx else 0, note=errs.group(0) if errs else "",
+                         load=loads.get(phase)))
+    add_median(runs)
 
 def bench(name, system, workload):
-    path = f"{out}/{name}.json"
-    if not os.path.exists(path): return
-    d = json.load(open(path))
-    for ph in d["phases"]:
-        if ph["phase"] not in ("read", "write"): continue
-        l = ph["latency_us"]
-        rows.append(dict(system=system, workload=workload, client="kyrodb-bench", connections=ph["connections"],
-                         **cpu_fields(name, ph["rps"], ph["seconds"]), rps=ph["rps"], p50_us=l["p50"], p90_us=l["p90"], p99_us=l["p99"], p999_us=l["p999"],
-                         max_us=l["max"], errors=ph["errors"], note=f"client {ph['client_cpu_seconds']:.1f} CPU-s",
-                         load=loads.get(name), cdf_us=ph["cdf_us"]))
+    runs = []
+    for phase, path in rounds_of(name, "json"):
+        d = json.load(open(path))
+        for ph in d["phases"]:
+            if ph["phase"] not in ("read", "write"): continue
+            l = ph["latency_us"]
+            runs.append(dict(system=system, workload=workload, client="kyrodb-bench", connections=ph["connections"],
+                             **cpu_fields(phase, ph["rps"], ph["seconds"]), rps=ph["rps"], p50_us=l["p50"],
+                             p90_us=l["p90"], p99_us=l["p99"], p999_us=l["p999"], max_us=l["max"], errors=ph["errors"],
+                             note=f"client {ph['client_cpu_seconds']:.1f} CPU-s", load=loads.get(phase),
+                             cdf_us=ph["cdf_us"]))
+    add_median(runs)
 
 def redis_seconds(name, rps):
     # redis-benchmark runs -n requests; its count is in the log line we kept.
@@ -493,6 +528,10 @@ for r in rows:
     cpr = f"{r['server_cpu_us_per_req']:.1f} us" if r.get("server_cpu_us_per_req") else "-"
     print("%-28s %-22s %-16s %6d %12s %10s %10s %10s %8d %12s  %s" % (r["system"], r["workload"], r["client"], r["connections"],
           f(r["rps"]), f(r["p50_us"], "us"), f(r["p99_us"], "us"), f(r["p999_us"], "us"), r["errors"], cpr, ld))
+for r in rows:
+    if len(r.get("rounds_rps", [])) > 1:
+        print(f"  {r['system']}, {r['client']}: the row is the round of median req/s of "
+              + " / ".join(f"{v:,.0f}" for v in r["rounds_rps"]))
 
 def find(system, workload, client):
     for r in rows:
@@ -502,10 +541,17 @@ def find(system, workload, client):
 ratios = []
 def ratio(label, a, b, target=None):
     if a and b and b["rps"]:
-        x = a["rps"] / b["rps"]
+        ra, rb = a.get("rounds_rps", []), b.get("rounds_rps", [])
+        if len(ra) > 1 and len(ra) == len(rb):
+            # Rounds ran back to back: the median of the per-round ratios.
+            each = sorted(x / y for x, y in zip(ra, rb))
+            x = each[(len(each) - 1) // 2] if len(each) % 2 else (each[len(each) // 2 - 1] + each[len(each) // 2]) / 2
+            how = " (median of rounds " + " / ".join(f"{v:.2f}" for v in (x_ / y_ for x_, y_ in zip(ra, rb))) + ")"
+        else:
+            x, how = a["rps"] / b["rps"], ""
         met = "" if target is None else ("  target >= %.1fx: %s" % (target, "met" if x >= target else "NOT met"))
         ratios.append(dict(label=label, ratio=x, target=target, met=None if target is None else x >= target))
-        print(f"  {label:<52} {x:6.2f}x{met}")
+        print(f"  {label:<52} {x:6.2f}x{met}{how}")
 
 busy = sorted((float(l[3]), name) for name, l in loads.items() if float(l[3]) < 90)
 if busy:
@@ -527,8 +573,11 @@ if cpu_k and cpu_n and cpu_k.get("server_cpu_us_per_req") and cpu_n.get("server_
           f"{cpu_n['server_cpu_us_per_req']:.1f} us = {cpu_k['server_cpu_us_per_req'] / cpu_n['server_cpu_us_per_req']:.2f}x")
 for sys_ in ("wrk -t1", "kyrodb-bench"):
     r = find("kyrodb", g, sys_)
+    n = find("nginx", g, sys_)
     if r and r["p99_us"] is not None:
-        print(f"  kyrodb get_fast p99 ({sys_}): {r['p99_us']/1000:.2f} ms  target <= 1 ms: {'met' if r['p99_us'] <= 1000 else 'NOT met'}")
+        ref = f" (nginx {n['p99_us']/1000:.2f} ms)" if n and n["p99_us"] is not None else ""
+        print(f"  kyrodb get_fast p99 ({sys_}): {r['p99_us']/1000:.2f} ms{ref}  target <= 1 ms: "
+              f"{'met' if r['p99_us'] <= 1000 else 'NOT met'}")
 
 restart = []
 if os.path.exists(f"{out}/restart.tsv"):

@@ -58,6 +58,9 @@ class MappedFile {
   virtual size_t size() const = 0;
   // Hints that the pages will be read soon (madvise WILLNEED).
   virtual void Prefetch() const {}
+  // Hints that the file is read at random and should be mapped with 2 MiB
+  // pages where the page cache holds it so (madvise HUGEPAGE; best effort).
+  virtual void PreferHugePages() const {}
 };
 
 // An exclusive advisory lock on a file, held while the object lives.
