@@ -26,6 +26,10 @@
 #   KYRO_AB_WARM     warm-up seconds per run (default 2)
 #   KYRO_AB_CONNS    connections (default 64)
 #   KYRO_AB_KEYS     keys (default 1000000)
+#   KYRO_AB_ENGINE_A, KYRO_AB_ENGINE_B
+#                    a kyrodb-engine binary for that side instead of BUILD_DIR's, to compare
+#                    two commits: build the other one elsewhere (git worktree + the cmake line
+#                    of scripts/bench_lib.sh), pass its binary, and "" "" as the settings
 #   BUILD_DIR        default build/perf (built first: Release, -g -fno-omit-frame-pointer)
 #   OUT_DIR          default build/ab: runs.tsv and each run's kyrodb-bench JSON
 set -euo pipefail
@@ -64,9 +68,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-start_server() {  # port datadir "settings": pid in SERVER
+ENGINES=("${KYRO_AB_ENGINE_A:-$ENGINE}" "${KYRO_AB_ENGINE_B:-$ENGINE}")
+for e in "${ENGINES[@]}"; do [[ -x "$e" ]] || [[ "$e" == "$ENGINE" ]] || die "no executable $e"; done
+
+start_server() {  # port datadir "settings" side(A|B): pid in SERVER
+  local engine="${ENGINES[0]}"
+  [[ "$4" == B ]] && engine="${ENGINES[1]}"
   # shellcheck disable=SC2086  # the settings are VAR=value words, checked above
-  env KYRODB_DISABLE_HTTP_LOG=1 $3 "$ENGINE" serve 127.0.0.1 "$1" --data-dir "$2" >>"$TMP/server.log" 2>&1 &
+  env KYRODB_DISABLE_HTTP_LOG=1 $3 "$engine" serve 127.0.0.1 "$1" --data-dir "$2" >>"$TMP/server.log" 2>&1 &
   SERVER=$!
   "$BENCH" --base "http://127.0.0.1:$1" --wait-ready 120 --read-seconds 0 --quiet >/dev/null ||
     die "the server did not become ready (settings '$3'): $(tail -3 "$TMP/server.log")"
@@ -79,8 +88,8 @@ rm -f "$OUT_DIR"/run-*.json
   echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit: $(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
   echo "# cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), nproc $(nproc), kernel $(uname -r)"
   echo "# workload: $WORK  pairs: $PAIRS  seconds: $SECS  connections: $CONNS  keys: $KEYS"
-  echo "# A: ${SETTINGS[0]:-(defaults)}"
-  echo "# B: ${SETTINGS[1]:-(defaults)}"
+  echo "# A: ${SETTINGS[0]:-(defaults)}  engine: ${ENGINES[0]} ($("${ENGINES[0]}" version 2>/dev/null | head -1))"
+  echo "# B: ${SETTINGS[1]:-(defaults)}  engine: ${ENGINES[1]} ($("${ENGINES[1]}" version 2>/dev/null | head -1))"
   printf 'pair\tside\trps\tp50_us\tp99_us\tp999_us\terrors\tserver_cpu_us_per_req\tidle_before_pct\n'
 } >"$OUT_DIR/runs.tsv"
 
@@ -94,7 +103,7 @@ if [[ "$WORK" == get ]]; then
     log "loading $KEYS keys for side $side"
     port="$(free_port)"
     mkdir -p "$TMP/get-data-$side"
-    start_server "$port" "$TMP/get-data-$side" "$settings"
+    start_server "$port" "$TMP/get-data-$side" "$settings" "$side"
     "$BENCH" --base "http://127.0.0.1:$port" --load-n "$KEYS" --read-seconds 0 --load-timeout 300 --quiet >/dev/null
     stop_pid "$SERVER" 30
     SERVER=""
@@ -113,7 +122,7 @@ run_one() {  # pair side(A|B)
   else
     data="$TMP/get-data-$side"
   fi
-  start_server "$port" "$data" "$settings"
+  start_server "$port" "$data" "$settings" "$side"
   kind="read"
   [[ "$WORK" == put ]] && kind="write"
   local args=(--base "http://127.0.0.1:$port" --key-space "$KEYS" --val-bytes 64 --threads 1 --timeout-seconds 5

@@ -57,13 +57,14 @@ Status VerifyDataDir(const std::string& dir, FileSystem* fs, std::string* report
       line("WARN " + v.path + ": " + std::to_string(r.records) + " records, torn tail at byte " +
            std::to_string(r.valid_bytes) + " (" + std::to_string(r.file_bytes - r.valid_bytes) +
            " bytes recovery truncates)");
-    } else if (r.zero_tail) {
-      line("ok   " + v.path + ": " + std::to_string(r.records) + " records, then " +
-           std::to_string(r.file_bytes - r.valid_bytes) + " zero bytes written ahead (recovery trims them)");
     } else {
-      line("ok   " + v.path + ": " + std::to_string(r.records) + " records" +
-           (r.records > 0 ? ", offsets " + std::to_string(r.first_offset) + ".." + std::to_string(r.last_offset)
-                          : std::string()));
+      std::string ok = "ok   " + v.path + ": " + std::to_string(r.records) + " records";
+      if (r.records > 0) ok += ", offsets " + std::to_string(r.first_offset) + ".." + std::to_string(r.last_offset);
+      if (r.zero_tail) {
+        ok += ", then " + std::to_string(r.file_bytes - r.valid_bytes) +
+              " zero bytes written ahead (recovery trims them)";
+      }
+      line(ok);
     }
     return Status::OK();
   };

@@ -168,6 +168,13 @@ TEST(Store, RecoversWhatACrashLeavesWithZerosAheadAndTrimsThem) {
     store->Close();
   }
   {
+    // verify names the records of the open segment and the zeros after them.
+    std::string report;
+    ASSERT_TRUE(VerifyDataDir(crashed.path(), PosixFileSystem(), &report).ok()) << report;
+    EXPECT_NE(report.find("50 records, offsets 1..50, then "), std::string::npos) << report;
+    EXPECT_NE(report.find(" zero bytes written ahead"), std::string::npos) << report;
+  }
+  {
     auto store = OpenStore(TestOptions(crashed.path()));
     for (uint64_t k = 1; k <= 50; ++k) EXPECT_EQ(GetOr(*store, k), "v" + std::to_string(k));
     EXPECT_EQ(store->LastOffset(), 50u);
