@@ -3,7 +3,7 @@
 # machine (issue 6). Loopback only; every phase bounded in time; every server
 # this script starts runs from a temp dir on a free port and is stopped on exit.
 #
-#   scripts/compare_peers.sh                 # everything (~5-8 min on 2 vCPUs)
+#   scripts/compare_peers.sh                 # everything (~8-10 min on 2 vCPUs)
 #   KYRO_PEERS_SECONDS=5 KYRO_PEERS_RESTART_KEYS=1000000 scripts/compare_peers.sh   # quicker
 #   KYRO_PEERS_ONLY=get,put scripts/compare_peers.sh    # a subset: get, put, restart
 #
@@ -28,10 +28,10 @@
 #   KYRO_PEERS_RESTART_KEYS  keys for the restart test (default 10000000)
 #   KYRO_PEERS_SECONDS       length of each measured phase (default 10)
 #   KYRO_PEERS_CONNS         connections (default 64)
-#   KYRO_PEERS_ROUNDS        GET rounds (default 3): each runs both clients against both
-#                            servers back to back, alternating which server goes first;
-#                            a row reports the round of median req/s, a ratio the median
-#                            of the rounds' ratios
+#   KYRO_PEERS_ROUNDS        rounds of the get and put comparisons (default 3): each runs
+#                            every client against every server back to back, alternating
+#                            which server goes first; a row reports the round of median
+#                            req/s, a ratio the median of the rounds' ratios
 #   KYRO_PEERS_ONLY          comma list of get,put,restart (default all)
 #   KYRO_PEERS_WORKERS       KyroDB's I/O threads (KYRODB_THREADS, every phase) and nginx's
 #                            worker_processes, the same number (default: nproc, each
@@ -269,17 +269,82 @@ EOF
   SERVER_PIDS="$KPID_GET"
 fi
 
-if want put; then
-  log "durable POST /v1/put: kyrodb-bench $CONNS connections, ${SECS}s (fsync policy: data)"
+# put_round_kyro / _etcd / _redis ROUND: one measured durable-write run each.
+put_round_kyro() {
+  local r="$1"
   SERVER_PIDS="$KPID_GET"
-  run_bench bench-kyrodb-put kyrodb write --base "http://127.0.0.1:$KPORT" --key-space "$KEYS" \
+  log "put round $r of $ROUNDS, KyroDB: POST /v1/put, kyrodb-bench $CONNS connections, ${SECS}s (fsync policy: data)"
+  run_bench "bench-kyrodb-put.$r" kyrodb write --base "http://127.0.0.1:$KPORT" --key-space "$KEYS" \
     --read-seconds 0 --write-concurrency "$CONNS"
-  log "durable POST /v1/put: wrk -t1 -c$CONNS, ${SECS}s"
+  log "put round $r of $ROUNDS, KyroDB: POST /v1/put, wrk -t1 -c$CONNS, ${SECS}s"
   KYRO_WRK_KEYS="$KEYS" wrk -t1 -c"$CONNS" -d"$WARM"s -s bench/wrk/put.lua "http://127.0.0.1:$KPORT" >/dev/null
   begin_phase
   KYRO_WRK_KEYS="$KEYS" wrk -t1 -c"$CONNS" -d"${SECS}s" --latency -s bench/wrk/put.lua \
-    "http://127.0.0.1:$KPORT" | tee "$OUT_DIR/wrk-kyrodb-put.txt" >&2
-  end_phase wrk-kyrodb-put
+    "http://127.0.0.1:$KPORT" | tee "$OUT_DIR/wrk-kyrodb-put.$r.txt" >&2
+  end_phase "wrk-kyrodb-put.$r"
+}
+put_round_etcd() {
+  local r="$1"
+  SERVER_PIDS="$EPID"
+  log "put round $r of $ROUNDS, etcd: POST /v3/kv/put, kyrodb-bench $CONNS connections, ${SECS}s"
+  run_bench "bench-etcd-put.$r" etcd write --base "http://127.0.0.1:$EPORT" --route etcd --key-space "$KEYS" \
+    --read-seconds 0 --write-concurrency "$CONNS"
+}
+put_round_redis() {
+  local r="$1" n
+  SERVER_PIDS="$RPID"
+  log "put round $r of $ROUNDS, Redis: SET (appendfsync always), redis-benchmark -c$CONNS"
+  n=$(( ${REDIS_CAL:-10000} * SECS ))
+  ((n < 2000)) && n=2000
+  begin_phase
+  timeout $((SECS * 3 + 20)) redis-benchmark -h 127.0.0.1 -p "$RPORT" -t set -c "$CONNS" -d 64 -r "$KEYS" \
+    -n "$n" --csv | tee "$OUT_DIR/redis-set.$r.csv" >&2 || true
+  echo "$n" >"$OUT_DIR/redis-set.$r.n"
+  end_phase "redis-set.$r"
+}
+
+if want put; then
+  # etcd and Redis start first and wait idle, so the rounds can alternate
+  # between all three servers (the same reason as for GET).
+  EPORT="$(free_port)"
+  EPEER="$(free_port)"
+  [[ "$EPEER" == "$EPORT" ]] && EPEER=$((EPORT + 1))
+  log "etcd on 127.0.0.1:$EPORT"
+  etcd --name peers --data-dir "$TMP/etcd" \
+    --listen-client-urls "http://127.0.0.1:$EPORT" --advertise-client-urls "http://127.0.0.1:$EPORT" \
+    --listen-peer-urls "http://127.0.0.1:$EPEER" --initial-advertise-peer-urls "http://127.0.0.1:$EPEER" \
+    --initial-cluster "peers=http://127.0.0.1:$EPEER" --log-level error --quota-backend-bytes 4294967296 \
+    >"$OUT_DIR/etcd.log" 2>&1 &
+  EPID=$!
+  PIDS+=("$EPID")
+  wait_http "http://127.0.0.1:$EPORT/health" 30
+
+  RPORT="$(free_port)"
+  mkdir -p "$TMP/redis"
+  log "redis on 127.0.0.1:$RPORT (appendonly yes, appendfsync always)"
+  redis-server --bind 127.0.0.1 --port "$RPORT" --dir "$TMP/redis" --appendonly yes --appendfsync always \
+    --save "" --daemonize no --protected-mode yes --logfile "$OUT_DIR/redis.log" &
+  RPID=$!
+  PIDS+=("$RPID")
+  for _ in $(seq 100); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  redis-cli -p "$RPORT" ping >/dev/null 2>&1 || die "redis did not start (see $OUT_DIR/redis.log)"
+  redis-cli -p "$RPORT" config get appendfsync | tr '\n' ' ' >&2 || true
+  echo >&2
+  # redis-benchmark runs a request count, not a time: a short calibration run
+  # (also its warm-up) sets the count for about SECS seconds; timeout bounds both.
+  REDIS_CAL="$(timeout 30 redis-benchmark -h 127.0.0.1 -p "$RPORT" -t set -c "$CONNS" -d 64 -r "$KEYS" -n 3000 \
+    --csv | awk -F'"' '/^"SET"/{print int($4)}')" || true
+
+  for ((r = 1; r <= ROUNDS; r++)); do
+    if ((r % 2)); then
+      put_round_kyro "$r"; put_round_etcd "$r"; put_round_redis "$r"
+    else
+      put_round_redis "$r"; put_round_etcd "$r"; put_round_kyro "$r"
+    fi
+  done
+  stop_pid "$EPID" 20
+  stop_pid "$RPID" 20
+  SERVER_PIDS="$KPID_GET"
 fi
 
 if want get || want put; then
@@ -289,49 +354,6 @@ if want get || want put; then
   rm -rf "$KDATA"
 fi
 
-if want put; then
-  EPORT="$(free_port)"
-  EPEER="$(free_port)"
-  [[ "$EPEER" == "$EPORT" ]] && EPEER=$((EPORT + 1))
-  log "etcd on 127.0.0.1:$EPORT: POST /v3/kv/put with kyrodb-bench, ${SECS}s"
-  etcd --name peers --data-dir "$TMP/etcd" \
-    --listen-client-urls "http://127.0.0.1:$EPORT" --advertise-client-urls "http://127.0.0.1:$EPORT" \
-    --listen-peer-urls "http://127.0.0.1:$EPEER" --initial-advertise-peer-urls "http://127.0.0.1:$EPEER" \
-    --initial-cluster "peers=http://127.0.0.1:$EPEER" --log-level error --quota-backend-bytes 4294967296 \
-    >"$OUT_DIR/etcd.log" 2>&1 &
-  EPID=$!
-  PIDS+=("$EPID")
-  wait_http "http://127.0.0.1:$EPORT/health" 30
-  SERVER_PIDS="$EPID"
-  run_bench bench-etcd-put etcd write --base "http://127.0.0.1:$EPORT" --route etcd --key-space "$KEYS" \
-    --read-seconds 0 --write-concurrency "$CONNS"
-  stop_pid "$EPID" 20
-
-  RPORT="$(free_port)"
-  mkdir -p "$TMP/redis"
-  log "redis on 127.0.0.1:$RPORT (appendonly yes, appendfsync always): redis-benchmark -t set -c$CONNS"
-  redis-server --bind 127.0.0.1 --port "$RPORT" --dir "$TMP/redis" --appendonly yes --appendfsync always \
-    --save "" --daemonize no --protected-mode yes --logfile "$OUT_DIR/redis.log" &
-  RPID=$!
-  PIDS+=("$RPID")
-  for _ in $(seq 100); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  SERVER_PIDS="$RPID"
-  redis-cli -p "$RPORT" ping >/dev/null 2>&1 || die "redis did not start (see $OUT_DIR/redis.log)"
-  redis-cli -p "$RPORT" config get appendfsync | tr '\n' ' ' >&2 || true
-  echo >&2
-  # redis-benchmark runs a request count, not a time: a short calibration run
-  # sets the count for about SECS seconds; timeout bounds both.
-  cal="$(timeout 30 redis-benchmark -h 127.0.0.1 -p "$RPORT" -t set -c "$CONNS" -d 64 -r "$KEYS" -n 3000 --csv \
-    | awk -F'"' '/^"SET"/{print int($4)}')" || true
-  n=$(( ${cal:-10000} * SECS ))
-  ((n < 2000)) && n=2000
-  begin_phase
-  timeout $((SECS * 3 + 20)) redis-benchmark -h 127.0.0.1 -p "$RPORT" -t set -c "$CONNS" -d 64 -r "$KEYS" \
-    -n "$n" --csv | tee "$OUT_DIR/redis-set.csv" >&2 || true
-  echo "$n" >"$OUT_DIR/redis-set.n"
-  end_phase redis-set
-  stop_pid "$RPID" 20
-fi
 
 if want restart; then
   RDATA="$TMP/kyro-restart"
@@ -489,23 +511,22 @@ def bench(name, system, workload):
                              cdf_us=ph["cdf_us"]))
     add_median(runs)
 
-def redis_seconds(name, rps):
-    # redis-benchmark runs -n requests; its count is in the log line we kept.
-    path = f"{out}/{name}.n"
-    return int(open(path).read()) / rps if os.path.exists(path) and rps else 0
-
 def redis(name):
-    path = f"{out}/{name}.csv"
-    if not os.path.exists(path): return
-    r = list(csv.DictReader(open(path)))
-    if not r: return
-    r = r[0]
-    ms = lambda k: float(r[k]) * 1e3 if k in r else None
-    rows.append(dict(system="redis (appendfsync always)", workload="durable write", client="redis-benchmark",
-                     connections=conns, **cpu_fields(name, float(r["rps"]), redis_seconds(name, float(r["rps"]))),
-                     rps=float(r["rps"]), p50_us=ms("p50_latency_ms"), p90_us=None,
-                     p99_us=ms("p99_latency_ms"), p999_us=None, max_us=ms("max_latency_ms"), errors=0,
-                     note=f"SET, -d 64, -r {keys}", load=loads.get(name)))
+    runs = []
+    for phase, path in rounds_of(name, "csv"):
+        r = list(csv.DictReader(open(path)))
+        if not r: continue
+        r = r[0]
+        rps = float(r["rps"])
+        # redis-benchmark runs -n requests; the count is kept beside its output.
+        npath = path[:-len(".csv")] + ".n"
+        secs = int(open(npath).read()) / rps if os.path.exists(npath) and rps else 0
+        ms = lambda k: float(r[k]) * 1e3 if k in r else None
+        runs.append(dict(system="redis (appendfsync always)", workload="durable write", client="redis-benchmark",
+                         connections=conns, **cpu_fields(phase, rps, secs), rps=rps, p50_us=ms("p50_latency_ms"),
+                         p90_us=None, p99_us=ms("p99_latency_ms"), p999_us=None, max_us=ms("max_latency_ms"),
+                         errors=0, note=f"SET, -d 64, -r {keys}", load=loads.get(phase)))
+    add_median(runs)
 
 wrk("wrk-kyrodb-get", "kyrodb", "GET 64-byte value")
 bench("bench-kyrodb-get", "kyrodb", "GET 64-byte value")
