@@ -97,6 +97,9 @@ def peers(path, out_dir):
         subtitle += f"; CPUs {min(idle):.0f}-{max(idle):.0f} % idle before each phase"
     if date:
         subtitle += f"; {date}"
+    rounds = max((len(r.get("rounds_rps") or []) for r in rows), default=0)
+    if rounds > 1:
+        subtitle += f"\nbars: the median of {rounds} alternating rounds; whiskers: slowest to fastest round"
 
     workloads = []
     for r in rows:
@@ -109,9 +112,16 @@ def peers(path, out_dir):
         labels = [f"{r['system']}\n{r['client']}" for r in sel]
         vals = [r["rps"] for r in sel]
         cols = [colors.get(r["system"].split(" ")[0], "tab:gray") for r in sel]
-        bars = ax.bar(range(len(sel)), vals, color=cols)
+        # Rounds (compare_peers KYRO_PEERS_ROUNDS): the bar is the round of
+        # median req/s, the whisker spans the slowest to the fastest round.
+        lo = [v - min(r.get("rounds_rps") or [v]) for r, v in zip(sel, vals)]
+        hi = [max(r.get("rounds_rps") or [v]) - v for r, v in zip(sel, vals)]
+        bars = ax.bar(range(len(sel)), vals, color=cols, yerr=[lo, hi] if any(lo) or any(hi) else None,
+                      capsize=4, ecolor="black")
         for b, v in zip(bars, vals):
-            ax.annotate(f"{v/1000:.1f}k", (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom", fontsize=8)
+            # Inside the bar: above it the whisker would cross the label.
+            ax.annotate(f"{v/1000:.1f}k", (b.get_x() + b.get_width() / 2, v / 2), ha="center", va="center",
+                        fontsize=9, color="white", fontweight="bold")
         ax.set_xticks(range(len(sel)))
         ax.set_xticklabels(labels, fontsize=7)
         ax.set_ylabel("requests/s")
