@@ -43,7 +43,7 @@ std::string_view WalPipelineName(WalPipeline mode);
 bool ParseWalPipeline(std::string_view text, WalPipeline* out);
 // Whether a store with `policy` and `mode` runs the completion thread, given
 // `cpus` CPUs to run on. On 2 CPUs shared with the clients the hand-off costs
-// more than the overlap gains (docs/BENCHMARKS.md, "the completion thread").
+// more than the overlap gains (docs/BENCHMARKS.md, under "Targets of issue 6").
 bool UseWalPipeline(FsyncPolicy policy, WalPipeline mode, unsigned cpus);
 // The CPUs this process may run on (its affinity mask; at least 1).
 unsigned UsableCpus();

@@ -97,8 +97,6 @@ class GroupCommitter {
 
   bool read_only() const;
   std::string read_only_reason() const;
-  // Whether groups complete on the completer thread (fixed at construction).
-  bool pipelined() const { return pipelined_; }
 
   // Fails queued requests, syncs and closes the WAL, joins the thread.
   void Stop();
