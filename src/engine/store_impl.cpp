@@ -70,7 +70,7 @@ StoreImpl::~StoreImpl() { Close(); }
 
 void StoreImpl::Publish(std::shared_ptr<const Generation> g) {
   const BaseTable& base = *g->base;
-  gen_.store(std::move(g), std::memory_order_release);
+  gen_.Publish(std::move(g));
   metrics_->index.generation.Set(static_cast<double>(base.generation()));
 }
 
@@ -166,9 +166,10 @@ const MemTable::Version* StoreImpl::DeltaGet(const Generation& g, uint64_t key, 
 }
 
 bool StoreImpl::ExistsForWriter(uint64_t key) const {
-  auto g = Current();
-  if (const MemTable::Version* v = DeltaGet(*g, key, ~uint64_t{0})) return !v->deleted;
-  return g->base->Find(key) != BaseTable::kNotFound;
+  std::shared_ptr<const void> pin;
+  const Generation& g = *gen_.Pin(&pin);
+  if (const MemTable::Version* v = DeltaGet(g, key, ~uint64_t{0})) return !v->deleted;
+  return g.base->Find(key) != BaseTable::kNotFound;
 }
 
 void StoreImpl::ApplyFromWriter(const std::vector<WriteRequest>& group) {
@@ -187,22 +188,23 @@ void StoreImpl::ApplyFromWriter(const std::vector<WriteRequest>& group) {
 
 Status StoreImpl::Get(uint64_t key, ValueRef* out) const {
   const uint64_t visible = visible_offset_.load(std::memory_order_acquire);
-  auto g = Current();
-  if (const MemTable::Version* v = DeltaGet(*g, key, visible)) {
+  std::shared_ptr<const void> pin;
+  const Generation& g = *gen_.Pin(&pin);
+  if (const MemTable::Version* v = DeltaGet(g, key, visible)) {
     metrics_->index.delta_hits.Increment();
     if (v->deleted) return Status::NotFound("key " + std::to_string(key) + " not found");
     out->data = v->value();
     out->offset = v->offset;
-    out->pin = std::move(g);
+    out->pin = std::move(pin);
     return Status::OK();
   }
   metrics_->index.lookups.Increment();
-  const BaseTable& base = *g->base;
+  const BaseTable& base = *g.base;
   const size_t pos = base.Find(key);
   if (pos == BaseTable::kNotFound) return Status::NotFound("key " + std::to_string(key) + " not found");
   out->data = base.snapshot().value_at(pos);
   out->offset = base.snapshot().offset_at(pos);
-  out->pin = std::move(g);
+  out->pin = std::move(pin);
   return Status::OK();
 }
 
@@ -212,16 +214,17 @@ Status StoreImpl::Scan(uint64_t start, std::optional<uint64_t> end, size_t limit
   *more = false;
   if (end && start >= *end) return Status::OK();
   const uint64_t visible = visible_offset_.load(std::memory_order_acquire);
-  auto g = Current();
+  std::shared_ptr<const void> pin;
+  const Generation& g = *gen_.Pin(&pin);
   // Sorted sources, newest first: the active delta, the frozen deltas, then
   // the base. Every read is bounded by `visible`, so a batch is seen whole or
   // not at all.
   std::vector<MemTable::Iterator> deltas;
-  deltas.emplace_back(g->active.get());
-  for (const auto& f : g->frozen) deltas.emplace_back(f.get());
+  deltas.emplace_back(g.active.get());
+  for (const auto& f : g.frozen) deltas.emplace_back(f.get());
   for (auto& it : deltas) it.Seek(start);
-  const Snapshot& snap = g->base->snapshot();
-  size_t pos = g->base->LowerBound(start);
+  const Snapshot& snap = g.base->snapshot();
+  size_t pos = g.base->LowerBound(start);
 
   for (;;) {
     std::optional<uint64_t> next;  // the smallest key any source still holds
@@ -239,9 +242,9 @@ Status StoreImpl::Scan(uint64_t start, std::optional<uint64_t> end, size_t limit
     const bool in_base = pos < snap.count() && snap.key_at(pos) == key;
     std::optional<ValueRef> value;
     if (v != nullptr) {
-      if (!v->deleted) value = ValueRef{v->value(), v->offset, g};
+      if (!v->deleted) value = ValueRef{v->value(), v->offset, pin};
     } else if (in_base) {
-      value = ValueRef{snap.value_at(pos), snap.offset_at(pos), g};
+      value = ValueRef{snap.value_at(pos), snap.offset_at(pos), pin};
     }
     if (value) {
       if (out->size() == limit) {

@@ -1,11 +1,11 @@
 // StoreImpl: wires the WAL appender, the delta, the snapshot and the learned
 // index into the Store interface.
 //
-// Generations. Readers load one immutable Generation through an atomic
-// shared_ptr: the indexed base (snapshot + index), at most one frozen delta
+// Generations. Readers pin one immutable Generation through a ReadMostlyPtr
+// (a per-thread slot, no lock or counter shared between readers): the indexed base (snapshot + index), at most one frozen delta
 // being folded into the next base, and the active delta the writer fills.
 // Publishing a generation is a pointer swap; an old one is freed when its last
-// reader drops it. Every write <= visible_offset_ is in the generation a reader
+// reader drops its pin. Every write <= visible_offset_ is in the generation a reader
 // loads after reading visible_offset_, because a delta is only ever retired by
 // a generation whose base already contains it.
 #pragma once
@@ -23,6 +23,7 @@
 #include "engine/change_feed.h"
 #include "engine/group_commit.h"
 #include "engine/memtable.h"
+#include "util/read_mostly_ptr.h"
 #include "kyrodb/store.h"
 #include "metrics/metrics.h"
 
@@ -64,7 +65,9 @@ class StoreImpl final : public Store {
   void Close() override;
 
  private:
-  std::shared_ptr<const Generation> Current() const { return gen_.load(std::memory_order_acquire); }
+  // The current generation, under the publish lock: for paths that run
+  // rarely. Reads pin it instead: gen_.Pin.
+  std::shared_ptr<const Generation> Current() const { return gen_.Load(); }
   void Publish(std::shared_ptr<const Generation> g);
   // Index gauges and the probe-window histogram for a newly built base.
   void RecordIndexMetrics(const BaseTable& base);
@@ -95,7 +98,7 @@ class StoreImpl final : public Store {
   std::shared_ptr<prometheus::Registry> own_registry_;  // when the caller gave none
   std::unique_ptr<metrics::EngineMetrics> metrics_;
 
-  std::atomic<std::shared_ptr<const Generation>> gen_;
+  ReadMostlyPtr<Generation> gen_;
   std::mutex publish_mu_;  // one publisher at a time (writer freeze, checkpoint install)
   std::atomic<uint64_t> visible_offset_{0};
   std::atomic<uint64_t> next_generation_{1};

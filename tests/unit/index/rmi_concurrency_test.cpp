@@ -1,5 +1,5 @@
 // The publishing pattern the engine uses: generations of (keys, Rmi) behind
-// std::atomic<std::shared_ptr<const Rmi>>. Readers hammer lookups while a
+// a ReadMostlyPtr (src/util/read_mostly_ptr.h). Readers hammer lookups while a
 // writer rebuilds and swaps; every answer must be exact for the generation the
 // reader loaded, and an old generation must stay alive while a reader holds
 // it. Run under TSan in CI (label `concurrency`).
@@ -15,6 +15,7 @@
 
 #include "index/rmi.h"
 #include "key_sets.h"
+#include "util/read_mostly_ptr.h"
 
 namespace kyrodb::index {
 namespace {
@@ -31,8 +32,8 @@ std::shared_ptr<const Rmi> MakeGeneration(uint64_t generation) {
 }
 
 TEST(RmiConcurrency, ReadersAlwaysSeeExactAnswersAcrossSwaps) {
-  std::atomic<std::shared_ptr<const Rmi>> current(MakeGeneration(1));
-  ASSERT_NE(current.load(), nullptr);
+  ReadMostlyPtr<Rmi> current(MakeGeneration(1));
+  ASSERT_NE(current.Load(), nullptr);
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> lookups{0};
   std::atomic<uint64_t> wrong{0};
@@ -41,7 +42,8 @@ TEST(RmiConcurrency, ReadersAlwaysSeeExactAnswersAcrossSwaps) {
     std::mt19937_64 rng(seed);
     uint64_t local = 0;
     while (!stop.load(std::memory_order_relaxed)) {
-      const std::shared_ptr<const Rmi> rmi = current.load(std::memory_order_acquire);
+      std::shared_ptr<const void> pin;
+      const Rmi* rmi = current.Pin(&pin);
       const auto keys = rmi->keys();
       for (int i = 0; i < 64; ++i) {
         const size_t at = rng() % keys.size();
@@ -59,12 +61,12 @@ TEST(RmiConcurrency, ReadersAlwaysSeeExactAnswersAcrossSwaps) {
   std::vector<std::thread> readers;
   for (uint64_t r = 0; r < 3; ++r) readers.emplace_back(reader, r + 100);
 
-  // The writer: build off to the side, then publish with one atomic store.
+  // The writer: build off to the side, then publish.
   constexpr int kSwaps = 40;
   for (int g = 2; g < 2 + kSwaps; ++g) {
     std::shared_ptr<const Rmi> next = MakeGeneration(static_cast<uint64_t>(g));
     ASSERT_NE(next, nullptr);
-    current.store(std::move(next), std::memory_order_release);
+    current.Publish(std::move(next));
   }
   // Let readers run on the final generation too.
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
