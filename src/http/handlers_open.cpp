@@ -8,6 +8,7 @@
 #include "http/errors.h"
 #include "http/handlers.h"
 #include "kyrodb/build_info.h"
+#include "metrics/sharded.h"
 
 namespace kyrodb::http {
 namespace {
@@ -42,7 +43,7 @@ std::optional<Response> HandleReady(HandlerArgs& args) {
 std::optional<Response> HandleMetrics(HandlerArgs& args) {
   Response res{bhttp::status::ok, 11};
   res.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-  res.body() = prometheus::TextSerializer().Serialize(args.state.registry.Collect());
+  res.body() = prometheus::TextSerializer().Serialize(metrics::Collect(args.state.registry));
   return res;
 }
 

@@ -51,16 +51,24 @@ HttpMetrics::HttpMetrics(prometheus::Registry& registry)
                                .Name("kyrodb_http_subscribers_dropped_total")
                                .Help("Change streams cut off because the subscriber fell too far behind")
                                .Register(registry)
-                               .Add({})) {
-  auto buckets = metrics::LatencyBuckets();
-  for (size_t r = 0; r < kRouteCount; ++r) {
-    std::string route(GetRouteInfo(static_cast<RouteId>(r)).pattern);
-    duration_children_[r] = &durations_.Add({{"route", route}}, buckets);
-  }
+                               .Add({})),
+      durations_by_route_(
+          [this] {
+            std::vector<prometheus::Histogram*> children;
+            for (size_t r = 0; r < kRouteCount; ++r) {
+              std::string route(GetRouteInfo(static_cast<RouteId>(r)).pattern);
+              children.push_back(&durations_.Add({{"route", route}}, metrics::LatencyBuckets()));
+            }
+            return children;
+          }(),
+          metrics::LatencyBuckets()) {
   rate_limited_[0] = &rate_limited_family_.Add({{"class", "data"}});
   rate_limited_[1] = &rate_limited_family_.Add({{"class", "admin"}});
   for (size_t i = 0; i < kRejectReasonCount; ++i) rejected_[i] = &rejected_family_.Add({{"reason", kRejectLabels[i]}});
+  metrics::AddScrapeHook(registry, this, [this] { Flush(); });
 }
+
+HttpMetrics::~HttpMetrics() { metrics::RemoveScrapeHooks(this); }
 
 size_t HttpMetrics::StatusSlot(unsigned status) {
   for (size_t i = 0; i + 1 < kStatuses.size(); ++i) {
@@ -69,28 +77,39 @@ size_t HttpMetrics::StatusSlot(unsigned status) {
   return kStatuses.size() - 1;
 }
 
+namespace {
+
+prometheus::Labels RequestLabels(RouteId route, Method method, unsigned status) {
+  return {{"route", std::string(GetRouteInfo(route).pattern)},
+          {"method", std::string(MethodLabel(method))},
+          {"status", std::to_string(status)}};
+}
+
+}  // namespace
+
 void HttpMetrics::ObserveRequest(RouteId route, Method method, unsigned status, double seconds) {
-  size_t r = static_cast<size_t>(route);
-  size_t slot = StatusSlot(status);
-  auto labels = [&]() -> prometheus::Labels {
-    return {{"route", std::string(GetRouteInfo(route).pattern)},
-            {"method", std::string(MethodLabel(method))},
-            {"status", std::to_string(status)}};
-  };
+  const size_t r = static_cast<size_t>(route);
+  const size_t slot = StatusSlot(status);
   if (slot == kStatuses.size() - 1) {
-    requests_.Add(labels()).Increment();  // rare status: the slow path is fine
+    requests_.Add(RequestLabels(route, method, status)).Increment();  // rare status: the slow path is fine
   } else {
-    auto& cell = request_children_[(r * kMethodCount + static_cast<size_t>(method)) * kStatuses.size() + slot];
-    prometheus::Counter* c = cell.load(std::memory_order_acquire);
-    if (c == nullptr) {
-      // Add returns the existing child for equal labels, so a race between
-      // two threads stores the same pointer twice.
-      c = &requests_.Add(labels());
-      cell.store(c, std::memory_order_release);
-    }
-    c->Increment();
+    requests_by_cell_.Add((r * kMethodCount + static_cast<size_t>(method)) * (kStatuses.size() - 1) + slot);
   }
-  duration_children_[r]->Observe(seconds);
+  durations_by_route_.Observe(r, seconds);
+}
+
+void HttpMetrics::Flush() {
+  for (size_t cell = 0; cell < kRequestCells; ++cell) {
+    const uint64_t n = requests_by_cell_.Drain(cell);
+    if (n == 0) continue;
+    const size_t slot = cell % (kStatuses.size() - 1);
+    const size_t rm = cell / (kStatuses.size() - 1);
+    requests_
+        .Add(RequestLabels(static_cast<RouteId>(rm / kMethodCount), static_cast<Method>(rm % kMethodCount),
+                           kStatuses[slot]))
+        .Increment(static_cast<double>(n));
+  }
+  durations_by_route_.Flush();
 }
 
 void HttpMetrics::RateLimited(RateClassLabel rate_class) {

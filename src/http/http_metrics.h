@@ -1,8 +1,10 @@
 // The HTTP layer's metric families (SPEC §6), registered on the shared
-// registry. Hot paths never look a family up by labels: children are created
-// once (per route, per class, per reason) or on first use of a
-// route x method x status combination and then reached through an array of
-// atomic pointers, because prometheus::Family::Add takes a mutex.
+// registry. Hot paths never look a family up by labels (prometheus::Family::Add
+// takes a mutex) nor take a lock: every request adds to its thread's shard of
+// the route x method x status counters and the per-route latency histograms
+// (metrics/sharded.h), which a scrape (metrics::Collect) moves into the
+// children. Children exist per route, class and reason from the start; a
+// route x method x status child on the first scrape after its first request.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -12,9 +14,9 @@
 #include <prometheus/registry.h>
 
 #include <array>
-#include <atomic>
 
 #include "http/router.h"
+#include "metrics/sharded.h"
 
 namespace kyrodb::http {
 
@@ -38,7 +40,9 @@ inline constexpr size_t kRejectReasonCount = static_cast<size_t>(RejectReason::k
 
 class HttpMetrics {
  public:
+  // Registers the scrape hook that flushes the shards.
   explicit HttpMetrics(prometheus::Registry& registry);
+  ~HttpMetrics();
   HttpMetrics(const HttpMetrics&) = delete;
   HttpMetrics& operator=(const HttpMetrics&) = delete;
 
@@ -55,6 +59,9 @@ class HttpMetrics {
   static constexpr std::array<unsigned, 17> kStatuses = {200, 204, 304, 400, 401, 403, 404, 405, 408,
                                                          410, 413, 415, 429, 431, 500, 503, 0};
   static size_t StatusSlot(unsigned status);
+  static constexpr size_t kRequestCells = kRouteCount * kMethodCount * (kStatuses.size() - 1);
+  // The scrape hook: shard counts into the children.
+  void Flush();
 
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& durations_;
@@ -65,8 +72,8 @@ class HttpMetrics {
   prometheus::Gauge& subscribers_active_;
   prometheus::Counter& subscribers_dropped_;
 
-  std::array<std::atomic<prometheus::Counter*>, kRouteCount * kMethodCount * kStatuses.size()> request_children_{};
-  std::array<prometheus::Histogram*, kRouteCount> duration_children_{};
+  metrics::ShardedCells requests_by_cell_{kRequestCells};  // (route, method, status slot) -> count
+  metrics::ShardedHistograms durations_by_route_;
   std::array<prometheus::Counter*, 2> rate_limited_{};
   std::array<prometheus::Counter*, kRejectReasonCount> rejected_{};
 };

@@ -63,4 +63,13 @@ StoreMetrics::StoreMetrics(prometheus::Registry& r)
       checkpoints(Counter(r, "kyrodb_store_checkpoints_total", "Delta folds into a new snapshot and index")),
       checkpoint_failures(Counter(r, "kyrodb_store_checkpoint_failures_total", "Checkpoints that failed")) {}
 
+EngineMetrics::EngineMetrics(prometheus::Registry& r) : wal(r), snapshot(r), index(r), store(r) {
+  AddScrapeHook(r, this, [this] {
+    index.lookups.Flush();
+    index.delta_hits.Flush();
+  });
+}
+
+EngineMetrics::~EngineMetrics() { RemoveScrapeHooks(this); }
+
 }  // namespace kyrodb::metrics

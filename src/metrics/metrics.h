@@ -3,7 +3,9 @@
 //
 // Names follow kyrodb_<layer>_<what>_<unit>. Each layer gets one struct, built
 // once at start-up; hot paths hold plain references to the children so that
-// recording a sample is an atomic add, never a map lookup.
+// recording a sample is an atomic add, never a map lookup. What every request
+// touches goes through per-thread shards (metrics/sharded.h), so serve the
+// registry with metrics::Collect.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -14,6 +16,8 @@
 
 #include <memory>
 #include <string>
+
+#include "metrics/sharded.h"
 
 namespace kyrodb::metrics {
 
@@ -45,8 +49,8 @@ struct SnapshotMetrics {
 
 struct IndexMetrics {
   explicit IndexMetrics(prometheus::Registry& r);
-  prometheus::Counter& lookups;             // point lookups that reached the index
-  prometheus::Counter& delta_hits;          // point lookups answered by the delta
+  ShardedCounter lookups;                   // point lookups that reached the index
+  ShardedCounter delta_hits;                // point lookups answered by the delta
   prometheus::Histogram& window_keys;       // per-leaf probe window, observed at build
   prometheus::Histogram& build_seconds;     // index build time
   prometheus::Gauge& generation;            // published index generation
@@ -65,7 +69,11 @@ struct StoreMetrics {
 };
 
 struct EngineMetrics {
-  explicit EngineMetrics(prometheus::Registry& r) : wal(r), snapshot(r), index(r), store(r) {}
+  // Registers the scrape hook that flushes the sharded counters.
+  explicit EngineMetrics(prometheus::Registry& r);
+  ~EngineMetrics();
+  EngineMetrics(const EngineMetrics&) = delete;
+  EngineMetrics& operator=(const EngineMetrics&) = delete;
   WalMetrics wal;
   SnapshotMetrics snapshot;
   IndexMetrics index;

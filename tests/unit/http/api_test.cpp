@@ -13,6 +13,7 @@
 
 #include "fake_store.h"
 #include "http/errors.h"
+#include "metrics/sharded.h"
 
 namespace kyrodb::http {
 namespace {
@@ -384,7 +385,7 @@ TEST_F(ApiTest, AuthTokens) {
                 .status,
             200);
   EXPECT_EQ(Get("/health").status, 200) << "open routes need no token";
-  std::string text = prometheus::TextSerializer().Serialize(registry_->Collect());
+  std::string text = prometheus::TextSerializer().Serialize(metrics::Collect(*registry_));
   EXPECT_NE(text.find("kyrodb_http_auth_failures_total 3"), std::string::npos) << text;
 }
 
@@ -405,7 +406,7 @@ TEST_F(ApiTest, RateLimitsPerClass) {
   EXPECT_EQ(Get("/health").status, 200) << "open routes are not limited";
   *now += std::chrono::seconds(1);
   EXPECT_EQ(Get("/v1/get_fast/1").status, 404);
-  std::string text = prometheus::TextSerializer().Serialize(registry_->Collect());
+  std::string text = prometheus::TextSerializer().Serialize(metrics::Collect(*registry_));
   EXPECT_NE(text.find("kyrodb_http_rate_limited_total{class=\"data\"} 1"), std::string::npos) << text;
   EXPECT_NE(text.find("kyrodb_http_rate_limited_total{class=\"admin\"} 1"), std::string::npos) << text;
 }
@@ -461,7 +462,7 @@ TEST(HttpMetrics, RequestCountersAndRejections) {
   m.ObserveRequest(RouteId::kKv, Method::kGet, 418, 0.002);  // a status outside the cached set
   m.ObserveRequest(RouteId::kUnmatched, Method::kOther, 404, 0.002);
   m.Rejected(RejectReason::kHeaderTooLarge);
-  std::string text = prometheus::TextSerializer().Serialize(registry.Collect());
+  std::string text = prometheus::TextSerializer().Serialize(metrics::Collect(registry));
   EXPECT_NE(text.find(R"(kyrodb_http_requests_total{method="GET",route="/v1/kv/{key}",status="200"} 2)"),
             std::string::npos)
       << text;
