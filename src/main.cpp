@@ -118,7 +118,7 @@ int Serve(const kyrodb::config::ParseResult& parsed) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   kyrodb::config::ParseResult parsed = kyrodb::config::ParseCommandLine(
-      args, kyrodb::config::EnvironmentFromProcess(), std::thread::hardware_concurrency());
+      args, kyrodb::config::EnvironmentFromProcess(), kyrodb::UsableCpus());
   if (!parsed.ok()) {
     std::fprintf(stderr, "kyrodb-engine: %s\n", parsed.error.c_str());
     return 2;

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,8 +46,13 @@ bool ParseWalPipeline(std::string_view text, WalPipeline* out);
 // `cpus` CPUs to run on. On 2 CPUs shared with the clients the hand-off costs
 // more than the overlap gains (docs/BENCHMARKS.md, under "Targets of issue 6").
 bool UseWalPipeline(FsyncPolicy policy, WalPipeline mode, unsigned cpus);
-// The CPUs this process may run on (its affinity mask; at least 1).
+// The CPUs this process may use at once: its affinity mask, capped by the CPU
+// time its cgroup allows (a container's --cpus, a unit's CPUQuota=), rounded
+// up; at least 1. Sizes the I/O threads' default and KYRODB_WAL_PIPELINE=auto.
 unsigned UsableCpus();
+// The same from its inputs: `affinity_cpus` CPUs in the mask, `cpu_limit`
+// CPUs of time (nullopt: unlimited).
+unsigned UsableCpus(unsigned affinity_cpus, std::optional<double> cpu_limit);
 
 struct Options {
   // Directory holding snapshot.bin, wal.* and index-rmi.bin. Created if missing.

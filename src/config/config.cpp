@@ -130,7 +130,7 @@ const Setting kSettings[] = {
      c->store.data_dir = std::string(t);
      return {};
    }},
-  {"KYRODB_THREADS", true, false, "hardware threads", "HTTP I/O threads",
+  {"KYRODB_THREADS", true, false, "usable CPUs", "HTTP I/O threads",
    [](std::string_view t, ServerConfig* c) -> std::string {
      uint64_t v = 0;
      std::string err = ParseUnsigned(t, 1, 1024, &v);
@@ -260,7 +260,7 @@ ParseResult Fail(std::string message) {
   return r;
 }
 
-ParseResult ParseServe(const std::vector<std::string>& args, const Environment& env, unsigned hardware_threads) {
+ParseResult ParseServe(const std::vector<std::string>& args, const Environment& env, unsigned usable_cpus) {
   std::map<std::string_view, Given> given;  // by env name
   std::vector<std::string> positional;
 
@@ -317,7 +317,7 @@ ParseResult ParseServe(const std::vector<std::string>& args, const Environment& 
   ParseResult r;
   r.command = Command::kServe;
   ServerConfig& cfg = r.config;
-  cfg.http.threads = std::clamp(hardware_threads, 1u, 1024u);
+  cfg.http.threads = std::clamp(usable_cpus, 1u, 1024u);
   std::set<std::string_view> set;  // settings given explicitly
 
   for (const Setting& s : kSettings) {
@@ -433,7 +433,7 @@ ParseResult ParseVerify(const std::vector<std::string>& args, const Environment&
 }  // namespace
 
 ParseResult ParseCommandLine(const std::vector<std::string>& args, const Environment& env,
-                             unsigned hardware_threads) {
+                             unsigned usable_cpus) {
   if (args.empty()) return Fail("no command given (expected serve, verify, version or --help)");
   const std::string& cmd = args[0];
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
@@ -448,7 +448,7 @@ ParseResult ParseCommandLine(const std::vector<std::string>& args, const Environ
     r.command = Command::kVersion;
     return r;
   }
-  if (cmd == "serve") return ParseServe(args, env, hardware_threads);
+  if (cmd == "serve") return ParseServe(args, env, usable_cpus);
   if (cmd == "verify") return ParseVerify(args, env);
   return Fail("unknown command " + Quote(cmd) + " (expected serve, verify, version or --help)");
 }

@@ -11,7 +11,7 @@
 // from the environment only, so they never show up in `ps`.
 //
 // Parsing is a pure function of argv, the environment map and the number of
-// hardware threads: it never reads the real environment, so tests can drive
+// usable CPUs (kyrodb::UsableCpus: affinity mask and cgroup CPU quota): it never reads the real environment, so tests can drive
 // every case.
 #pragma once
 
@@ -51,7 +51,7 @@ using Environment = std::map<std::string, std::string>;
 
 // `args` excludes argv[0].
 ParseResult ParseCommandLine(const std::vector<std::string>& args, const Environment& env,
-                             unsigned hardware_threads);
+                             unsigned usable_cpus);
 
 // The process environment as a map (for main only).
 Environment EnvironmentFromProcess();

@@ -2,6 +2,11 @@
 
 #include <sched.h>
 
+#include <algorithm>
+#include <cmath>
+
+#include "engine/cpu_quota.h"
+
 namespace kyrodb {
 
 std::string_view FsyncPolicyName(FsyncPolicy policy) {
@@ -52,12 +57,23 @@ bool UseWalPipeline(FsyncPolicy policy, WalPipeline mode, unsigned cpus) {
   return cpus > 2;
 }
 
+unsigned UsableCpus(unsigned affinity_cpus, std::optional<double> cpu_limit) {
+  unsigned n = std::max(1u, affinity_cpus);
+  if (cpu_limit && *cpu_limit > 0) {
+    // 1.5 CPUs of time still runs threads on 2 CPUs at once.
+    n = std::min(n, static_cast<unsigned>(std::max(1.0, std::ceil(*cpu_limit - 1e-9))));
+  }
+  return n;
+}
+
 unsigned UsableCpus() {
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
-  int n = CPU_COUNT(&set);
-  return n > 0 ? static_cast<unsigned>(n) : 1;
+  unsigned affinity = 1;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) {
+    affinity = static_cast<unsigned>(CPU_COUNT(&set));
+  }
+  return UsableCpus(affinity, ProcessCpuLimit());
 }
 
 }  // namespace kyrodb

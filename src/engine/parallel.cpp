@@ -5,12 +5,13 @@
 #include <thread>
 #include <vector>
 
+#include "kyrodb/options.h"
 #include "util/crc32c.h"
 
 namespace kyrodb {
 
 void ParallelFor(size_t tasks, size_t max_threads, const std::function<void(size_t)>& task) {
-  if (max_threads == 0) max_threads = std::max(1u, std::thread::hardware_concurrency());
+  if (max_threads == 0) max_threads = UsableCpus();
   const size_t threads = std::min(tasks, max_threads);
   if (threads <= 1) {
     for (size_t i = 0; i < tasks; ++i) task(i);

@@ -10,7 +10,7 @@
 namespace kyrodb {
 
 // Runs task(i) for every i in [0, tasks), on up to `max_threads` threads (the
-// calling thread is one of them; 0 = one per hardware thread). Tasks are
+// calling thread is one of them; 0 = one per usable CPU, see UsableCpus). Tasks are
 // taken in index order from a shared counter, so short and long tasks
 // balance. Returns when every task has run. `task` must be thread-safe.
 void ParallelFor(size_t tasks, size_t max_threads, const std::function<void(size_t)>& task);

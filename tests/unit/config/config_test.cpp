@@ -32,7 +32,7 @@ TEST(Config, Defaults) {
   ServerConfig c = MustServe({"serve"}, {}, 6);
   EXPECT_EQ(c.http.host, "127.0.0.1");
   EXPECT_EQ(c.http.port, 3030);
-  EXPECT_EQ(c.http.threads, 6u) << "hardware threads";
+  EXPECT_EQ(c.http.threads, 6u) << "usable CPUs";
   EXPECT_EQ(c.store.data_dir, "./data");
   EXPECT_EQ(c.store.fsync_policy, FsyncPolicy::kData);
   EXPECT_EQ(c.store.wal_pipeline, WalPipeline::kAuto);
