@@ -8,6 +8,9 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <latch>
+#include <memory>
+#include <string>
 #include <thread>
 
 #include "http/api.h"
@@ -16,6 +19,7 @@
 #include "http/listener.h"
 #include "http/session.h"
 #include "log/log.h"
+#include "util/thread_name.h"
 
 namespace kyrodb::http {
 
@@ -30,12 +34,29 @@ constexpr int kBlockingThreads = 2;
 constexpr int kReaderThreads = 2;
 constexpr auto kDrainPoll = std::chrono::milliseconds(10);
 constexpr auto kAbortGrace = std::chrono::seconds(1);
+
+// Names each of a pool's `threads` threads `name`-N for top -H, ps -L and
+// perf: one task per thread, each holding its thread until all have started,
+// so no thread runs two of them.
+void NameThreads(asio::thread_pool& pool, int threads, const std::string& name) {
+  auto all = std::make_shared<std::latch>(threads);
+  for (int i = 0; i < threads; ++i) {
+    asio::post(pool, [all, name, i] {
+      SetThreadName(name + "-" + std::to_string(i));
+      all->arrive_and_wait();
+    });
+  }
+  all->wait();
+}
 }  // namespace
 
 struct Server::Runtime {
   explicit Runtime(const HttpOptions& o)
       : io(o.threads, SweepTick({o.read_timeout, o.idle_timeout, o.write_timeout})),
-        signals(io.First().ioc, SIGINT, SIGTERM) {}
+        signals(io.First().ioc, SIGINT, SIGTERM) {
+    NameThreads(blocking, kBlockingThreads, "kyro-blocking");
+    NameThreads(readers, kReaderThreads, "kyro-reader");
+  }
   IoPool io;
   asio::signal_set signals;
   asio::thread_pool blocking{kBlockingThreads};

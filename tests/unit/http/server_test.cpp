@@ -16,7 +16,10 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -183,6 +186,21 @@ TEST_F(ServerTest, KeepAliveAndHead) {
   EXPECT_EQ(r->status, 200u);
   EXPECT_EQ(r->Header("Content-Length"), "15");
   EXPECT_TRUE(r->body.empty());
+}
+
+// Every thread the server starts has a name for top -H, ps -L and perf.
+TEST_F(ServerTest, NamesItsThreads) {
+  Start();
+  std::multiset<std::string> names;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    names.insert(name);
+  }
+  for (const char* want : {"kyro-io-0", "kyro-blocking-0", "kyro-blocking-1", "kyro-reader-0", "kyro-reader-1"}) {
+    EXPECT_EQ(names.count(want), 1u) << want;
+  }
 }
 
 TEST_F(ServerTest, PipelinedAnswersKeepRequestOrderAndSeeEarlierWrites) {
