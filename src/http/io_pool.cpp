@@ -30,10 +30,8 @@ void IoPool::Start() {
   for (size_t i = 0; i < workers_.size(); ++i) {
     Worker* worker = workers_[i].get();
     worker->deadlines.Start();
-    threads_.emplace_back([worker, i] {
-      SetThreadName("kyro-io-" + std::to_string(i));
-      worker->ioc.run();
-    });
+    threads_.emplace_back([worker] { worker->ioc.run(); });
+    SetThreadName(threads_.back(), "kyro-io-" + std::to_string(i));
   }
 }
 
