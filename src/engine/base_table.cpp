@@ -31,6 +31,14 @@ size_t BaseTable::Find(uint64_t key) const {
   return pos < snapshot_->count() ? pos : kNotFound;
 }
 
+size_t BaseTable::FindEntry(uint64_t key) const {
+  // The router's rank is usually within a few keys of the answer, so the
+  // entry's lines are usually the ones loaded here; a wrong guess costs a
+  // few wasted loads. Without the index there is no guess worth making.
+  if (index_verified()) snapshot_->TouchEntry(index_->RoughRank(key));
+  return Find(key);
+}
+
 size_t BaseTable::LowerBound(uint64_t key) const {
   if (!index_verified()) {
     const std::span<const uint64_t> keys = snapshot_->keys();

@@ -200,7 +200,7 @@ Status StoreImpl::Get(uint64_t key, ValueRef* out) const {
   }
   metrics_->index.lookups.Increment();
   const BaseTable& base = *g.base;
-  const size_t pos = base.Find(key);
+  const size_t pos = base.FindEntry(key);
   if (pos == BaseTable::kNotFound) return Status::NotFound("key " + std::to_string(key) + " not found");
   out->data = base.snapshot().value_at(pos);
   out->offset = base.snapshot().offset_at(pos);

@@ -31,6 +31,13 @@ size_t Rmi::LowerBound(uint64_t key) const {
   return LowerBoundInWindow(keys_.data(), keys_.size(), w.lo, w.hi, key);
 }
 
+size_t Rmi::RoughRank(uint64_t key) const {
+  const size_t n = keys_.size();
+  if (key <= min_key_ || n == 0) return 0;
+  if (key > max_key_) return n - 1;
+  return std::min(static_cast<size_t>(Route(key).rank), n - 1);
+}
+
 size_t Rmi::Find(uint64_t key) const {
   const size_t n = keys_.size();
   const size_t pos = LowerBound(key);

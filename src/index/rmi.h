@@ -90,6 +90,12 @@ class Rmi {
   ApproxPos Predict(uint64_t key) const;
   // Exact position of `key`, or size() if it is absent.
   size_t Find(uint64_t key) const;
+  // The router's rough rank for `key`, clamped to [0, size()): no leaf or key
+  // is read, only the router (which stays in cache). Usually within a few
+  // keys of the answer, so a caller can start fetching what it keeps beside
+  // the keys (the snapshot's value positions) while Find reads the leaf and
+  // the keys. 0 for an empty index.
+  size_t RoughRank(uint64_t key) const;
   // First position with keys[pos] >= key, size() if none (for scans).
   size_t LowerBound(uint64_t key) const;
 

@@ -168,6 +168,25 @@ TEST(Snapshot, V2RoundTripsAcrossBlockBoundaries) {
   }
 }
 
+TEST(Snapshot, TouchAndPrefetchOfAnEntryStayInsideTheFile) {
+  // An index's guess may be anywhere; an unclamped touch this far past the
+  // arrays would fault.
+  Snapshot::Empty()->TouchEntry(0);
+  Snapshot::Empty()->TouchEntry(size_t{1} << 40);
+  for (SnapshotFormat format : {SnapshotFormat::kV1, SnapshotFormat::kV2}) {
+    for (size_t n : {0u, 1u, 17u}) {
+      ScratchDir dir;
+      std::shared_ptr<const Snapshot> snap;
+      ASSERT_TRUE(Snapshot::Open(PosixFileSystem(), WriteSnapshot(dir, MakeKvs(n), n, format), &snap).ok());
+      for (size_t i : {size_t{0}, n, n + 1, size_t{1} << 30, size_t{1} << 40, ~size_t{0}}) {
+        snap->TouchEntry(i);
+        snap->PrefetchEntry(i);
+      }
+      for (size_t i = 0; i < n; ++i) snap->TouchEntry(i);
+    }
+  }
+}
+
 TEST(Snapshot, Version1FilesStillOpenAndReadTheSame) {
   for (size_t n : {0u, 1u, 16u, 17u, 33u}) {
     ScratchDir dir1, dir2;

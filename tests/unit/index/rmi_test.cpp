@@ -104,6 +104,34 @@ TEST(RmiEdge, EmptyIndexAnswersAbsent) {
   rmi->Warm();
 }
 
+TEST(RmiEdge, RoughRankIsAlwaysAPositionOfTheIndex) {
+  const std::vector<uint64_t> empty;
+  auto none = MustBuild(empty);
+  ASSERT_NE(none, nullptr);
+  for (uint64_t q : {uint64_t{0}, uint64_t{5}, kMaxU64}) EXPECT_EQ(none->RoughRank(q), 0u);
+  for (Dist d : {Dist::kUniform, Dist::kLognormal, Dist::kSequential}) {
+    const std::vector<uint64_t> keys = MakeKeys(d, 20000, 3);
+    auto rmi = MustBuild(keys);
+    ASSERT_NE(rmi, nullptr);
+    EXPECT_EQ(rmi->RoughRank(0), 0u);
+    EXPECT_EQ(rmi->RoughRank(keys.front()), 0u);
+    EXPECT_EQ(rmi->RoughRank(kMaxU64), keys.size() - 1);
+    for (size_t i = 0; i < keys.size(); i += 7) {
+      EXPECT_LT(rmi->RoughRank(keys[i]), keys.size());
+      EXPECT_LT(rmi->RoughRank(keys[i] + 1), keys.size());
+    }
+  }
+  // Dense keys: the router's guess is the position itself, give or take one.
+  std::vector<uint64_t> dense(4096);
+  std::iota(dense.begin(), dense.end(), uint64_t{0});
+  auto rmi = MustBuild(dense);
+  ASSERT_NE(rmi, nullptr);
+  for (size_t i = 0; i < dense.size(); ++i) {
+    const size_t r = rmi->RoughRank(dense[i]);
+    EXPECT_LE(r > i ? r - i : i - r, 1u) << i;
+  }
+}
+
 TEST(RmiEdge, DenseRunAndHugeGapInOneBucket) {
   // A dense run next to a single far key: one router bucket holds almost all
   // keys, the leaf models must still separate them.
