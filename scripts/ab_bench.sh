@@ -26,6 +26,13 @@
 #   KYRO_AB_WARM     warm-up seconds per run (default 2)
 #   KYRO_AB_CONNS    connections (default 64)
 #   KYRO_AB_KEYS     keys (default 1000000)
+#   KYRO_AB_DELTA_SECONDS
+#                    get only (default 0): after loading, this many seconds of durable puts
+#                    over [0, 2 x KEYS) from KYRO_AB_CONNS connections, stay in the WAL: the
+#                    loading server and every run's server are stopped with SIGKILL (a
+#                    SIGTERM would checkpoint them away), so each run replays them into the
+#                    delta and its GETs ask that delta first, as between two checkpoints
+#                    (keep it under KYRODB_REBUILD_DELTA_ENTRIES writes: ~12 s here)
 #   KYRO_AB_ENGINE_A, KYRO_AB_ENGINE_B
 #                    a kyrodb-engine binary for that side instead of BUILD_DIR's, to compare
 #                    two commits: build the other one elsewhere (git worktree + the cmake line
@@ -54,6 +61,8 @@ SECS="${KYRO_AB_SECONDS:-6}"
 WARM="${KYRO_AB_WARM:-2}"
 CONNS="${KYRO_AB_CONNS:-64}"
 KEYS="${KYRO_AB_KEYS:-1000000}"
+DELTA_SECS="${KYRO_AB_DELTA_SECONDS:-0}"
+[[ "$DELTA_SECS" =~ ^[0-9]+$ ]] || die "KYRO_AB_DELTA_SECONDS must be whole seconds"
 BUILD_DIR="${BUILD_DIR:-build/perf}"
 OUT_DIR="$(realpath -m "${OUT_DIR:-build/ab}")"
 ENGINE="$BUILD_DIR/src/kyrodb-engine"
@@ -71,6 +80,16 @@ trap 'exit 130' INT TERM
 ENGINES=("${KYRO_AB_ENGINE_A:-$ENGINE}" "${KYRO_AB_ENGINE_B:-$ENGINE}")
 for e in "${ENGINES[@]}"; do [[ -x "$e" ]] || [[ "$e" == "$ENGINE" ]] || die "no executable $e"; done
 
+stop_server() {  # SERVER: SIGTERM, or SIGKILL to keep a delta in the WAL (KYRO_AB_DELTA_SECONDS)
+  if ((DELTA_SECS > 0)); then
+    kill -9 "$SERVER" 2>/dev/null || true
+    wait "$SERVER" 2>/dev/null || true
+  else
+    stop_pid "$SERVER" 30
+  fi
+  SERVER=""
+}
+
 start_server() {  # port datadir "settings" side(A|B): pid in SERVER
   local engine="${ENGINES[0]}"
   [[ "$4" == B ]] && engine="${ENGINES[1]}"
@@ -87,7 +106,7 @@ rm -f "$OUT_DIR"/run-*.json
 {
   echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)  commit: $(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
   echo "# cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), nproc $(nproc), kernel $(uname -r)"
-  echo "# workload: $WORK  pairs: $PAIRS  seconds: $SECS  connections: $CONNS  keys: $KEYS"
+  echo "# workload: $WORK  pairs: $PAIRS  seconds: $SECS  connections: $CONNS  keys: $KEYS  delta seconds: $DELTA_SECS"
   echo "# A: ${SETTINGS[0]:-(defaults)}  engine: ${ENGINES[0]} ($("${ENGINES[0]}" version 2>/dev/null | head -1))"
   echo "# B: ${SETTINGS[1]:-(defaults)}  engine: ${ENGINES[1]} ($("${ENGINES[1]}" version 2>/dev/null | head -1))"
   printf 'pair\tside\trps\tp50_us\tp99_us\tp999_us\terrors\tserver_cpu_us_per_req\tidle_before_pct\n'
@@ -105,8 +124,13 @@ if [[ "$WORK" == get ]]; then
     mkdir -p "$TMP/get-data-$side"
     start_server "$port" "$TMP/get-data-$side" "$settings" "$side"
     "$BENCH" --base "http://127.0.0.1:$port" --load-n "$KEYS" --read-seconds 0 --load-timeout 300 --quiet >/dev/null
-    stop_pid "$SERVER" 30
-    SERVER=""
+    if ((DELTA_SECS > 0)); then
+      "$BENCH" --base "http://127.0.0.1:$port" --key-space "$((2 * KEYS))" --read-seconds 0 --val-bytes 64 \
+        --write-concurrency "$CONNS" --write-seconds "$DELTA_SECS" --warmup-seconds 0 --quiet >/dev/null
+      log "side $side: delta of $(curl -s "http://127.0.0.1:$port/metrics" |
+        awk '/^kyrodb_store_delta_entries /{print $2}') writes"
+    fi
+    stop_server
   done
 fi
 
@@ -138,8 +162,7 @@ run_one() {  # pair side(A|B)
   out="$OUT_DIR/run-$pair-$side.json"
   "$BENCH" "${args[@]}" --"$kind"-seconds "$SECS" --label "$side" --out "$out" >/dev/null
   c1="$(cpu_of "$SERVER")"
-  stop_pid "$SERVER" 30
-  SERVER=""
+  stop_server
   python3 - "$out" "$kind" "$pair" "$side" "$((c1 - c0))" "$TICK" "$idle" >>"$OUT_DIR/runs.tsv" <<'PY'
 import json, sys
 path, kind, pair, side, ticks, tick, idle = sys.argv[1:8]

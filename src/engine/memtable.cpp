@@ -27,7 +27,9 @@ namespace {
 constexpr size_t kBlockSize = 1 << 20;
 }
 
-MemTable::MemTable() : head_(NewNode(0, kMaxHeight)) {}
+MemTable::MemTable(size_t expected_keys) : filter_(expected_keys), head_(NewNode(0, kMaxHeight)) {
+  memory_.fetch_add(filter_.bytes(), std::memory_order_relaxed);
+}
 
 MemTable::~MemTable() = default;
 
@@ -149,6 +151,9 @@ void MemTable::InsertAfter(Node** prev, const Write& w) {
     }
     for (int i = 1; i < height; ++i) advance(i);
     node = NewNode(w.key, height);
+    // Before the links' release stores: a reader that can reach the node
+    // also sees its bits.
+    filter_.Add(w.key);
     for (int i = 0; i < height; ++i) {
       node->links()[i].store(prev[i]->Next(i), std::memory_order_relaxed);
       prev[i]->SetNext(i, node);
@@ -175,6 +180,9 @@ const MemTable::Version* NewestAtOrBelow(const MemTable::Version* v, uint64_t ma
 }  // namespace
 
 const MemTable::Version* MemTable::Get(uint64_t key, uint64_t max_offset) const {
+  // keys_ is relaxed: a stale count only means a walk the filter could have
+  // saved. A key whose node this reader could reach has its bits visible.
+  if (keys_.load(std::memory_order_relaxed) >= kFilterFromKeys && !filter_.MayContain(key)) return nullptr;
   Node* node = FindGreaterOrEqual(key, nullptr);
   if (node == nullptr || node->key != key) return nullptr;
   return NewestAtOrBelow(node->latest.load(std::memory_order_acquire), max_offset);
