@@ -28,11 +28,10 @@
 #   KYRO_AB_KEYS     keys (default 1000000)
 #   KYRO_AB_DELTA_SECONDS
 #                    get only (default 0): after loading, this many seconds of durable puts
-#                    over [0, 2 x KEYS) from KYRO_AB_CONNS connections, stay in the WAL: the
-#                    loading server and every run's server are stopped with SIGKILL (a
-#                    SIGTERM would checkpoint them away), so each run replays them into the
-#                    delta and its GETs ask that delta first, as between two checkpoints
-#                    (keep it under KYRODB_REBUILD_DELTA_ENTRIES writes: ~12 s here)
+#                    over [0, 2 x KEYS) from KYRO_AB_CONNS connections. No checkpoint folds
+#                    them in (a stop only syncs the WAL), so every run's server replays them
+#                    into its delta and its GETs ask that delta first, as between two
+#                    checkpoints (keep it under KYRODB_REBUILD_DELTA_ENTRIES writes: ~12 s here)
 #   KYRO_AB_ENGINE_A, KYRO_AB_ENGINE_B
 #                    a kyrodb-engine binary for that side instead of BUILD_DIR's, to compare
 #                    two commits: build the other one elsewhere (git worktree + the cmake line
@@ -80,13 +79,8 @@ trap 'exit 130' INT TERM
 ENGINES=("${KYRO_AB_ENGINE_A:-$ENGINE}" "${KYRO_AB_ENGINE_B:-$ENGINE}")
 for e in "${ENGINES[@]}"; do [[ -x "$e" ]] || [[ "$e" == "$ENGINE" ]] || die "no executable $e"; done
 
-stop_server() {  # SERVER: SIGTERM, or SIGKILL to keep a delta in the WAL (KYRO_AB_DELTA_SECONDS)
-  if ((DELTA_SECS > 0)); then
-    kill -9 "$SERVER" 2>/dev/null || true
-    wait "$SERVER" 2>/dev/null || true
-  else
-    stop_pid "$SERVER" 30
-  fi
+stop_server() {  # SERVER
+  stop_pid "$SERVER" 30
   SERVER=""
 }
 

@@ -148,7 +148,9 @@ rss_of() {  # pid -> "VmRSS RssAnon RssFile" in kB
 install_peers
 build_kyro
 mkdir -p "$OUT_DIR"
-rm -f "$OUT_DIR"/*.json "$OUT_DIR"/*.txt "$OUT_DIR"/*.csv "$LOADS"
+# Everything a phase writes: a subset run (KYRO_PEERS_ONLY) must not report an older
+# run's files (restart.tsv) as its own.
+rm -f "$OUT_DIR"/*.json "$OUT_DIR"/*.txt "$OUT_DIR"/*.csv "$OUT_DIR"/*.tsv "$OUT_DIR"/*.log "$LOADS"
 
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
