@@ -1,5 +1,6 @@
 #include "log/log.h"
 
+#include <pthread.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -21,7 +22,14 @@ bool Init(std::string_view level) {
   logger->set_level(spdlog::level::from_str(std::string(level)));
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);
+  // spdlog starts its flusher thread here, unnamed. Linux gives a new thread
+  // its creator's name, so this thread lends the name for the moment it
+  // creates it: `top -H` and perf then show kyro-log-flush like our own.
+  char own[16] = {};
+  const bool renamed = pthread_getname_np(pthread_self(), own, sizeof(own)) == 0 &&
+                       pthread_setname_np(pthread_self(), "kyro-log-flush") == 0;
   spdlog::flush_every(std::chrono::seconds(1));
+  if (renamed) (void)pthread_setname_np(pthread_self(), own);
   return true;
 }
 
