@@ -406,12 +406,8 @@ void Session::Record(const Slot& slot) {
   double seconds = std::chrono::duration<double>(elapsed).count();
   state_->metrics.ObserveRequest(slot.meta.route, slot.meta.method, status, seconds);
   if (state_->options.access_log && log::Enabled(spdlog::level::info)) {
-    log::Info("http_request",
-              {{"method", slot.method},
-               {"route", GetRouteInfo(slot.meta.route).pattern},
-               {"status", status},
-               {"duration_us", std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()},
-               {"remote", client_.address}});
+    log::Request(slot.method, GetRouteInfo(slot.meta.route).pattern, status,
+                 std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count(), client_.address);
   }
 }
 

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/common.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,19 @@ inline void Warn(std::string_view event, const nlohmann::json& fields = nlohmann
 inline void Error(std::string_view event, const nlohmann::json& fields = nlohmann::json::object()) {
   Write(spdlog::level::err, event, fields);
 }
+
+// A per-request line at info level (http_request). The same stdout and format
+// as Info, but written out in batches: up to stdio's buffer or one second
+// behind, and at once whenever any other line is logged. A crash may lose
+// the last second of them, never a line of any other kind.
+void Access(std::string_view event, const nlohmann::json& fields);
+
+// The http_request line of one answered request, as Access("http_request",
+// {{"method", ..}, {"route", ..}, {"status", ..}, {"duration_us", ..},
+// {"remote", ..}}) would print it, byte for byte, without building a JSON
+// document (it ran on every request and cost more than the lookup).
+void Request(std::string_view method, std::string_view route, unsigned status, int64_t duration_us,
+             std::string_view remote);
 
 // Whether a message at `level` would be written (to skip building fields).
 bool Enabled(spdlog::level::level_enum level);
