@@ -27,9 +27,7 @@ namespace {
 constexpr size_t kBlockSize = 1 << 20;
 }
 
-MemTable::MemTable(size_t expected_keys) : filter_(expected_keys), head_(NewNode(0, kMaxHeight)) {
-  memory_.fetch_add(filter_.bytes(), std::memory_order_relaxed);
-}
+MemTable::MemTable() : head_(NewNode(0, kMaxHeight)) {}
 
 MemTable::~MemTable() = default;
 
@@ -110,6 +108,8 @@ void MemTable::ApplyBatch(std::span<const Write> writes) {
     int level[kBatchLanes];
     const int top = max_height_.load(std::memory_order_relaxed) - 1;
     for (size_t i = 0; i < n; ++i) {
+      // A new key's index slot is written after the search: start its miss now.
+      index_.Prefetch(writes[base + i].key);
       at[i] = head_;
       level[i] = top;
       next[i] = head_->Next(top);
@@ -151,9 +151,12 @@ void MemTable::InsertAfter(Node** prev, const Write& w) {
     }
     for (int i = 1; i < height; ++i) advance(i);
     node = NewNode(w.key, height);
-    // Before the links' release stores: a reader that can reach the node
-    // also sees its bits.
-    filter_.Add(w.key);
+    // The index's slot is published before the links: a reader finds the
+    // node either way. A node the index cannot take turns it off, also
+    // before the links.
+    if (indexed_.load(std::memory_order_relaxed) && !index_.Insert(node)) {
+      indexed_.store(false, std::memory_order_release);
+    }
     for (int i = 0; i < height; ++i) {
       node->links()[i].store(prev[i]->Next(i), std::memory_order_relaxed);
       prev[i]->SetNext(i, node);
@@ -180,11 +183,14 @@ const MemTable::Version* NewestAtOrBelow(const MemTable::Version* v, uint64_t ma
 }  // namespace
 
 const MemTable::Version* MemTable::Get(uint64_t key, uint64_t max_offset) const {
-  // keys_ is relaxed: a stale count only means a walk the filter could have
-  // saved. A key whose node this reader could reach has its bits visible.
-  if (keys_.load(std::memory_order_relaxed) >= kFilterFromKeys && !filter_.MayContain(key)) return nullptr;
-  Node* node = FindGreaterOrEqual(key, nullptr);
-  if (node == nullptr || node->key != key) return nullptr;
+  const Node* node;
+  if (indexed_.load(std::memory_order_acquire)) {
+    node = index_.Find(key);
+  } else {
+    node = FindGreaterOrEqual(key, nullptr);
+    if (node != nullptr && node->key != key) node = nullptr;
+  }
+  if (node == nullptr) return nullptr;
   return NewestAtOrBelow(node->latest.load(std::memory_order_acquire), max_offset);
 }
 

@@ -7,9 +7,10 @@
 // complete. Written by hand because no Debian-packaged library offers a
 // single-writer, wait-free-read ordered map, and reads must not take a lock.
 //
-// A Bloom filter (KeyFilter) over the keys answers most lookups of keys the
-// table does not hold without walking the list: every GET asks the delta
-// first, and most GETs are for keys only the base has.
+// A hash index (KeyIndex) over the nodes answers point lookups, present or
+// absent, in about one cache line; the list is walked only by iterators
+// (scans, checkpoints). Every GET asks the delta first, and most GETs are
+// for keys only the base has.
 //
 // Each key keeps a chain of versions, newest first. Readers pass the offset of
 // the last fully applied write (the store's visible offset) and get the newest
@@ -25,7 +26,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/key_filter.h"
+#include "engine/key_index.h"
 
 namespace kyrodb {
 
@@ -40,14 +41,8 @@ class MemTable {
     const char* data() const { return reinterpret_cast<const char*>(this + 1); }
   };
 
-  // `expected_keys` sizes the key filter (2 bytes a key, mapped, resident as
-  // keys land); more keys than that only make it answer "maybe" more often.
-  explicit MemTable(size_t expected_keys = kDefaultExpectedKeys);
+  MemTable();
   ~MemTable();
-  static constexpr size_t kDefaultExpectedKeys = size_t{1} << 16;
-  // Below this many keys Get walks the list without asking the filter: the
-  // few nodes are in cache, the filter's line may not be.
-  static constexpr size_t kFilterFromKeys = 1024;
   MemTable(const MemTable&) = delete;
   MemTable& operator=(const MemTable&) = delete;
 
@@ -73,10 +68,13 @@ class MemTable {
   const Version* Get(uint64_t key, uint64_t max_offset) const;
 
   // Writes applied (versions, tombstones included), distinct keys, and the
-  // bytes of the arena plus the key filter.
+  // bytes of the arena plus the key index.
   size_t entries() const { return entries_.load(std::memory_order_relaxed); }
   size_t keys() const { return keys_.load(std::memory_order_relaxed); }
-  size_t memory_usage() const { return memory_.load(std::memory_order_relaxed); }
+  size_t memory_usage() const { return memory_.load(std::memory_order_relaxed) + index_.bytes(); }
+  // False once the key index could not take a node (see KeyIndex::Insert);
+  // Get then walks the list. Only tests have a reason to ask.
+  bool indexed() const { return indexed_.load(std::memory_order_acquire); }
   // Largest offset applied (0 when empty).
   uint64_t max_offset() const { return max_offset_.load(std::memory_order_acquire); }
 
@@ -125,7 +123,10 @@ class MemTable {
   char* alloc_ptr_ = nullptr;
   size_t alloc_left_ = 0;
 
-  KeyFilter filter_;
+  KeyIndex<Node> index_;
+  // Cleared (for good) before the link stores of a node the index could not
+  // take, so a reader that could reach that node sees it cleared.
+  std::atomic<bool> indexed_{true};
   Node* head_;
   std::atomic<int> max_height_{1};
   std::mt19937 rng_{0x6b79726f};

@@ -52,7 +52,7 @@ Status StoreImpl::Recover() {
       LoadOrBuildIndex(fs_, dir_, *snapshot, index_options, /*try_load=*/true, /*defer_key_check=*/true);
   KYRODB_RETURN_IF_ERROR(idx.status);
 
-  std::shared_ptr<MemTable> delta = NewDelta();
+  std::shared_ptr<MemTable> delta = std::make_shared<MemTable>();
   uint64_t last_offset = 0;
   uint64_t max_seq = 0;
   KYRODB_RETURN_IF_ERROR(ReplayWal(*snapshot, delta.get(), &last_offset, &max_seq));

@@ -165,11 +165,6 @@ const MemTable::Version* StoreImpl::DeltaGet(const Generation& g, uint64_t key, 
   return nullptr;
 }
 
-std::shared_ptr<MemTable> StoreImpl::NewDelta() const {
-  const size_t expected = options_.rebuild_delta_entries != 0 ? options_.rebuild_delta_entries : size_t{1} << 20;
-  return std::make_shared<MemTable>(expected);
-}
-
 bool StoreImpl::ExistsForWriter(uint64_t key) const {
   std::shared_ptr<const void> pin;
   const Generation& g = *gen_.Pin(&pin);
@@ -342,7 +337,7 @@ Status StoreImpl::Checkpoint(CheckpointInfo* info) {
         next->base = cur->base;
         next->frozen.push_back(cur->active);
         next->frozen.insert(next->frozen.end(), cur->frozen.begin(), cur->frozen.end());
-        next->active = NewDelta();
+        next->active = std::make_shared<MemTable>();
         writer_active_ = next->active.get();
         frozen.last_offset = committer_->last_offset_from_writer();
         frozen.gen = next;

@@ -76,9 +76,6 @@ class StoreImpl final : public Store {
   bool ExistsForWriter(uint64_t key) const;
   // Newest delta version of `key` at or below `max_offset`, or nullptr.
   static const MemTable::Version* DeltaGet(const Generation& g, uint64_t key, uint64_t max_offset);
-  // A new, empty delta whose key filter is sized for the writes that start
-  // a checkpoint (KYRODB_REBUILD_DELTA_ENTRIES; 1M when that is off).
-  std::shared_ptr<MemTable> NewDelta() const;
   void ApplyFromWriter(const std::vector<WriteRequest>& group);
 
   Status ReplayWal(const Snapshot& snapshot, MemTable* delta, uint64_t* last_offset, uint64_t* max_seq);
