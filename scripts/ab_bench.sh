@@ -121,8 +121,9 @@ if [[ "$WORK" == get ]]; then
     if ((DELTA_SECS > 0)); then
       "$BENCH" --base "http://127.0.0.1:$port" --key-space "$((2 * KEYS))" --read-seconds 0 --val-bytes 64 \
         --write-concurrency "$CONNS" --write-seconds "$DELTA_SECS" --warmup-seconds 0 --quiet >/dev/null
-      log "side $side: delta of $(curl -s "http://127.0.0.1:$port/metrics" |
-        awk '/^kyrodb_store_delta_entries /{print $2}') writes"
+      delta="$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^kyrodb_store_delta_entries /{print $2}')"
+      log "side $side: delta of $delta writes"
+      echo "# side $side: delta of $delta writes" >>"$OUT_DIR/runs.tsv"
     fi
     stop_server
   done
@@ -182,7 +183,7 @@ for pair, side, rps, p50, p99, p999, errors, cpu, idle in rows:
     by[side][pair] = dict(rps=float(rps), p99=float(p99), cpu=float(cpu), errors=int(errors), idle=float(idle))
 pairs = sorted(set(by["A"]) & set(by["B"]), key=int)
 for line in open(sys.argv[1]):
-    if line.startswith("# A:") or line.startswith("# B:"): print(line.rstrip())
+    if line.startswith(("# A:", "# B:", "# side ")): print(line.rstrip())
 for side in "AB":
     r = [by[side][p] for p in pairs]
     print(f"{side}: req/s mean {statistics.mean(x['rps'] for x in r):,.0f} (median {statistics.median(x['rps'] for x in r):,.0f}), "
