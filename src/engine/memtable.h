@@ -75,6 +75,9 @@ class MemTable {
   // False once the key index could not take a node (see KeyIndex::Insert);
   // Get then walks the list. Only tests have a reason to ask.
   bool indexed() const { return indexed_.load(std::memory_order_acquire); }
+  // Writer thread only. Turns the key index off as a refused node would, so
+  // tests can check that Get still answers from the list.
+  void DisableIndexForTesting() { indexed_.store(false, std::memory_order_release); }
   // Largest offset applied (0 when empty).
   uint64_t max_offset() const { return max_offset_.load(std::memory_order_acquire); }
 

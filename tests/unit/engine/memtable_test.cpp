@@ -51,28 +51,35 @@ TEST(MemTable, DroppingATableGivesItsMemoryBackToTheKernel) {
 }
 
 // Get finds every key and version through the key index, at sizes around
-// its first growths: hits, misses next to hits, and older versions by offset.
+// its first growths, and from the list once the index is off: hits, misses
+// next to hits, and older versions by offset.
 TEST(MemTable, GetFindsEveryVersionAcrossTheIndexsGrowths) {
   constexpr size_t kGrowsAt = KeyIndex<int>::kMinSlots / 2;
-  for (size_t n : {size_t{0}, size_t{1}, kGrowsAt - 1, kGrowsAt, kGrowsAt + 1, 4 * kGrowsAt + 1, size_t{20000}}) {
-    MemTable table;
-    for (uint64_t i = 0; i < n; ++i) table.Apply(i * 3 + 1, i + 1, false, std::to_string(i));
-    for (uint64_t i = 0; i < n; ++i) table.Apply(i * 3 + 1, n + i + 1, i % 2 == 0, "new");
-    for (uint64_t i = 0; i < n; ++i) {
-      const uint64_t k = i * 3 + 1;
-      const MemTable::Version* v = table.Get(k, ~uint64_t{0});
-      ASSERT_NE(v, nullptr) << n << " " << k;
-      EXPECT_EQ(v->deleted, i % 2 == 0);
-      const MemTable::Version* old = table.Get(k, n);
-      ASSERT_NE(old, nullptr) << n << " " << k;
-      EXPECT_EQ(old->value(), std::to_string(i));
-      EXPECT_EQ(table.Get(k, 0), nullptr);
-      EXPECT_EQ(table.Get(k - 1, ~uint64_t{0}), nullptr);
-      EXPECT_EQ(table.Get(k + 1, ~uint64_t{0}), nullptr);
+  for (bool refused : {false, true}) {
+    for (size_t n : {size_t{0}, size_t{1}, kGrowsAt - 1, kGrowsAt, kGrowsAt + 1, 4 * kGrowsAt + 1, size_t{20000}}) {
+      MemTable table;
+      for (uint64_t i = 0; i < n; ++i) {
+        // `refused`: the index stops halfway, as if it had refused a node.
+        if (refused && i == n / 2) table.DisableIndexForTesting();
+        table.Apply(i * 3 + 1, i + 1, false, std::to_string(i));
+      }
+      for (uint64_t i = 0; i < n; ++i) table.Apply(i * 3 + 1, n + i + 1, i % 2 == 0, "new");
+      for (uint64_t i = 0; i < n; ++i) {
+        const uint64_t k = i * 3 + 1;
+        const MemTable::Version* v = table.Get(k, ~uint64_t{0});
+        ASSERT_NE(v, nullptr) << n << " " << k;
+        EXPECT_EQ(v->deleted, i % 2 == 0);
+        const MemTable::Version* old = table.Get(k, n);
+        ASSERT_NE(old, nullptr) << n << " " << k;
+        EXPECT_EQ(old->value(), std::to_string(i));
+        EXPECT_EQ(table.Get(k, 0), nullptr);
+        EXPECT_EQ(table.Get(k - 1, ~uint64_t{0}), nullptr);
+        EXPECT_EQ(table.Get(k + 1, ~uint64_t{0}), nullptr);
+      }
+      EXPECT_EQ(table.Get(~uint64_t{0}, ~uint64_t{0}), nullptr);
+      EXPECT_EQ(table.keys(), n);
+      EXPECT_EQ(table.indexed(), !(refused && n > 0));
     }
-    EXPECT_EQ(table.Get(~uint64_t{0}, ~uint64_t{0}), nullptr);
-    EXPECT_EQ(table.keys(), n);
-    EXPECT_TRUE(table.indexed());
   }
 }
 
