@@ -15,8 +15,9 @@
 // large and publishes it; from then on new keys go there, and each Insert
 // also copies kCopyStep slots of the previous table into it, so the writer
 // never stalls for a whole copy (measured before this was incremental: 7 ms
-// at 64k keys, 20 ms at 512k, most of it page faults of the new table). The
-// copy ends long before the next growth (a quarter of the way there).
+// at 64k keys, 20 ms at 512k; the copy itself should take a fraction of
+// that, the page faults of the new table the rest). The copy ends long
+// before the next growth (a quarter of the way there).
 //
 // While a copy runs, a key is in the previous table (complete and never
 // changed again) or in the new one, so a lookup that misses the new table
