@@ -3,8 +3,8 @@
 # build/fuzz and runs each one for a fixed time on a temporary copy of its
 # committed seed corpus (tests/fuzz/corpus/<target>; the repo is not touched).
 #
-# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]      (default 10: ~75 s of fuzzing
-#        for the 7 targets, plus the first build, ~5 min on 2 cores)
+# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]      (default 10: ~85 s of fuzzing
+#        for the 8 targets, plus the first build, ~5 min on 2 cores)
 #
 # Prints one line per target (execs, seconds, result) and a last line
 # "fuzz: N passed, M failed"; exits non-zero if any target crashed, leaked,
@@ -39,7 +39,8 @@ if ! [[ "$secs" =~ ^[0-9]+$ ]] || [[ "$secs" -lt 1 ]]; then
   echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET]" >&2
   exit 2
 fi
-all_targets=(fuzz_wal_record fuzz_wal_segment fuzz_snapshot fuzz_index_file fuzz_http_key fuzz_http_json fuzz_http_url)
+all_targets=(fuzz_wal_record fuzz_wal_segment fuzz_snapshot fuzz_index_file fuzz_http_key fuzz_http_json fuzz_http_url
+  fuzz_http_request)
 read -r -a targets <<<"${KYRO_FUZZ_TARGETS:-${all_targets[*]}}"
 jobs="${KYRO_FUZZ_JOBS:-2}"
 build="${KYRO_FUZZ_BUILD_DIR:-build/fuzz}"

@@ -307,6 +307,54 @@ void HttpSeeds() {
       {"options", 5, "/metrics"},
   };
   for (const Target& t : targets) Write(u, t.name, std::string(1, t.method) + t.target);
+
+  // fuzz_http_request: flags byte (see the harness) + the raw request.
+  const std::string r = "fuzz_http_request";
+  auto request = [](std::string_view line, std::string_view headers, std::string_view body) {
+    std::string s(line);
+    s += "\r\nHost: localhost\r\n";
+    s += headers;
+    if (!body.empty()) s += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    s += "\r\n";
+    s += body;
+    return s;
+  };
+  const char* json_type = "Content-Type: application/json\r\n";
+  Write(r, "get_fast", Flags(0x00, request("GET /v1/get_fast/7 HTTP/1.1", "", "")));
+  Write(r, "head_kv_http10", Flags(0x20, request("HEAD /v1/kv/7 HTTP/1.0", "", "")));
+  Write(r, "put", Flags(0x00, request("POST /v1/put HTTP/1.1", json_type, R"({"key":7,"value":"seven"})")));
+  Write(r, "put_idempotent",
+        Flags(0x00, request("POST /v1/put HTTP/1.1", std::string(json_type) + "Idempotency-Key: abc-1\r\n",
+                            R"({"key":1,"value":"x"})")));
+  Write(r, "put_failing", Flags(0x08, request("POST /v1/put HTTP/1.1", json_type, R"({"key":2,"value":"y"})")));
+  Write(r, "put_kv_raw", Flags(0x00, request("PUT /v1/kv/9 HTTP/1.1", "Content-Type: application/octet-stream\r\n",
+                                             "raw bytes")));
+  Write(r, "put_kv_read_only", Flags(0x04, request("PUT /v1/kv/9 HTTP/1.1", "", "v")));
+  Write(r, "delete_kv", Flags(0x00, request("DELETE /v1/kv/18446744073709551615 HTTP/1.1", "", "")));
+  Write(r, "get_kv_etag", Flags(0x00, request("GET /v1/kv/3 HTTP/1.1", "If-None-Match: \"12\"\r\n", "")));
+  Write(r, "batch_put", Flags(0x10, request("POST /v1/batch/put HTTP/1.1", json_type,
+                                            R"({"items":[{"key":1,"value":"a"},{"key":2,"value":"b"}]})")));
+  Write(r, "batch_get", Flags(0x00, request("POST /v1/batch/get HTTP/1.1", json_type, R"({"keys":[1,2,3]})")));
+  Write(r, "scan", Flags(0x10, request("GET /v1/scan?start=0&end=100&limit=3 HTTP/1.1", "", "")));
+  Write(r, "lookup", Flags(0x00, request("GET /v1/lookup?key=5 HTTP/1.1", "", "")));
+  Write(r, "replay", Flags(0x00, request("GET /v1/replay?from=1&limit=10 HTTP/1.1", "", "")));
+  Write(r, "subscribe", Flags(0x00, request("GET /v1/subscribe?from=1 HTTP/1.1", "", "")));
+  Write(r, "offset_admin_auth",
+        Flags(0x01, request("GET /v1/offset HTTP/1.1", "Authorization: Bearer admin-token\r\n", "")));
+  Write(r, "stats_wrong_token",
+        Flags(0x01, request("GET /v1/stats HTTP/1.1", "Authorization: Bearer data-token\r\n", "")));
+  Write(r, "snapshot", Flags(0x00, request("POST /v1/snapshot HTTP/1.1", "", "")));
+  Write(r, "rmi_build_starting", Flags(0x02, request("POST /v1/rmi/build HTTP/1.1", "", "")));
+  Write(r, "health", Flags(0x00, request("GET /health HTTP/1.1", "", "")));
+  Write(r, "ready_starting", Flags(0x02, request("GET /ready HTTP/1.1", "", "")));
+  Write(r, "metrics", Flags(0x00, request("GET /metrics HTTP/1.1", "", "")));
+  Write(r, "build_info", Flags(0x00, request("GET /build_info HTTP/1.1", "", "")));
+  Write(r, "method_not_allowed", Flags(0x00, request("PATCH /v1/put HTTP/1.1", "", "")));
+  Write(r, "chunked_put", Flags(0x00, "POST /v1/put HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                      "Transfer-Encoding: chunked\r\n\r\n"
+                                      "a\r\n{\"key\":4,\"\r\nc\r\nvalue\":\"ok\"}\r\n0\r\n\r\n"));
+  Write(r, "value_too_large", Flags(0x10, request("POST /v1/put HTTP/1.1", json_type,
+                                                  R"({"key":1,"value":")" + std::string(40, 'v') + R"("})")));
 }
 
 }  // namespace

@@ -124,6 +124,13 @@ class FakeStore : public kyrodb::Store {
     worker_.join();
   }
 
+  // Stores `value` under `key` at once, as if written earlier (the next
+  // offset); for tests that need data to read.
+  void Preload(uint64_t key, std::string value) {
+    std::lock_guard<std::mutex> lock(mu_);
+    data_[key] = {std::move(value), ++last_offset_};
+  }
+
   std::string last_idempotency_key() const {
     std::lock_guard<std::mutex> lock(mu_);
     return last_idempotency_key_;
