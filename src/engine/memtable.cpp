@@ -27,7 +27,11 @@ namespace {
 constexpr size_t kBlockSize = 1 << 20;
 }
 
-MemTable::MemTable() : head_(NewNode(0, kMaxHeight)) {}
+// The head node is allocated in the body, once every member exists: as a
+// member initializer it ran before memory_ (declared after head_) was
+// initialized, which then reset the count and left the first arena block
+// out of memory_usage().
+MemTable::MemTable() { head_ = NewNode(0, kMaxHeight); }
 
 MemTable::~MemTable() = default;
 

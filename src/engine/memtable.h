@@ -130,7 +130,7 @@ class MemTable {
   // Cleared (for good) before the link stores of a node the index could not
   // take, so a reader that could reach that node sees it cleared.
   std::atomic<bool> indexed_{true};
-  Node* head_;
+  Node* head_ = nullptr;  // set in the constructor's body (see there)
   std::atomic<int> max_height_{1};
   std::mt19937 rng_{0x6b79726f};
   std::atomic<size_t> entries_{0};

@@ -47,6 +47,8 @@ StoreImpl::StoreImpl(const Options& options)
     metrics_->store.last_offset.Set(static_cast<double>(offset));
     const size_t entries = writer_active_->entries();
     metrics_->store.delta_entries.Set(static_cast<double>(entries));
+    metrics_->store.delta_bytes.Set(
+        static_cast<double>(frozen_delta_bytes_.load(std::memory_order_relaxed) + writer_active_->memory_usage()));
     MaybeWakeBackground(entries);
   };
   hooks.committed = [this](const std::vector<WriteRequest>& group) { feed_.Publish(group); };
@@ -70,6 +72,12 @@ StoreImpl::~StoreImpl() { Close(); }
 
 void StoreImpl::Publish(std::shared_ptr<const Generation> g) {
   const BaseTable& base = *g->base;
+  // Frozen deltas take no more writes: their size is fixed until the fold
+  // publishes a generation without them.
+  size_t frozen = 0;
+  for (const auto& f : g->frozen) frozen += f->memory_usage();
+  frozen_delta_bytes_.store(frozen, std::memory_order_relaxed);
+  metrics_->store.delta_bytes.Set(static_cast<double>(frozen + g->active->memory_usage()));
   gen_.Publish(std::move(g));
   metrics_->index.generation.Set(static_cast<double>(base.generation()));
 }

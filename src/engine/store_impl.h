@@ -104,6 +104,9 @@ class StoreImpl final : public Store {
   std::atomic<uint64_t> next_generation_{1};
 
   MemTable* writer_active_ = nullptr;  // writer thread only
+  // Memory of the published generation's frozen deltas, for the delta_bytes
+  // gauge (set by Publish, read after each group).
+  std::atomic<size_t> frozen_delta_bytes_{0};
   std::vector<MemTable::Write> apply_buffer_;  // ApplyFromWriter's, reused per group
   std::unique_ptr<GroupCommitter> committer_;
 

@@ -58,6 +58,8 @@ IndexMetrics::IndexMetrics(prometheus::Registry& r)
 
 StoreMetrics::StoreMetrics(prometheus::Registry& r)
     : delta_entries(Gauge(r, "kyrodb_store_delta_entries", "Writes not yet folded into the indexed base")),
+      delta_bytes(Gauge(r, "kyrodb_store_delta_bytes",
+                        "Memory held by the deltas (the active one and any being folded): entries, values, key index")),
       last_offset(Gauge(r, "kyrodb_store_last_offset", "Offset of the last acknowledged write")),
       read_only(Gauge(r, "kyrodb_store_read_only", "1 when the store refuses writes after an I/O error")),
       checkpoints(Counter(r, "kyrodb_store_checkpoints_total", "Delta folds into a new snapshot and index")),

@@ -62,6 +62,7 @@ struct IndexMetrics {
 struct StoreMetrics {
   explicit StoreMetrics(prometheus::Registry& r);
   prometheus::Gauge& delta_entries;      // writes not yet folded into the base
+  prometheus::Gauge& delta_bytes;        // memory of the deltas (active and frozen)
   prometheus::Gauge& last_offset;        // last acknowledged offset
   prometheus::Gauge& read_only;          // 1 once writes are refused after an I/O error
   prometheus::Counter& checkpoints;      // delta folds (snapshot + index) completed

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 #include <pthread.h>
 
 #include <chrono>
@@ -427,6 +428,42 @@ TEST(Store, AutomaticCheckpointWhenDeltaPassesThreshold) {
   }
   EXPECT_GE(store->Stats().base_keys, 50u);
   for (uint64_t k = 0; k < 60; ++k) EXPECT_EQ(GetOr(*store, k), "x");
+}
+
+// kyrodb_store_delta_bytes as a scrape would read it from `registry`.
+double DeltaBytesGauge(prometheus::Registry& registry) {
+  for (const auto& family : registry.Collect()) {
+    if (family.name == "kyrodb_store_delta_bytes") return family.metric.at(0).gauge.value;
+  }
+  ADD_FAILURE() << "no kyrodb_store_delta_bytes";
+  return -1;
+}
+
+TEST(Store, DeltaBytesGaugeGrowsWithWritesDropsAtCheckpointAndCountsReplay) {
+  ScratchDir dir;
+  const std::string value(1000, 'v');
+  {
+    prometheus::Registry registry;
+    Options o = TestOptions(dir.path());
+    o.registry = &registry;
+    auto store = OpenStore(o);
+    const double empty = DeltaBytesGauge(registry);
+    for (uint64_t k = 0; k < 1000; ++k) ASSERT_TRUE(PutSync(*store, k, value).status.ok());
+    const double full = DeltaBytesGauge(registry);
+    // The values alone are 1 MB; entries and the key index come on top.
+    EXPECT_GE(full - empty, 1000.0 * 1000) << "empty " << empty << ", after 1000 writes " << full;
+    CheckpointInfo info;
+    ASSERT_TRUE(store->Checkpoint(&info).ok());
+    EXPECT_LE(DeltaBytesGauge(registry), empty) << "the folded delta is still counted";
+    for (uint64_t k = 0; k < 100; ++k) ASSERT_TRUE(PutSync(*store, k, value).status.ok());
+    EXPECT_GE(DeltaBytesGauge(registry), 100.0 * 1000);
+  }
+  // Reopened, the 100 writes after the checkpoint are replayed into the delta.
+  prometheus::Registry registry;
+  Options o = TestOptions(dir.path());
+  o.registry = &registry;
+  auto store = OpenStore(o);
+  EXPECT_GE(DeltaBytesGauge(registry), 100.0 * 1000);
 }
 
 TEST(Verify, ReportsHealthyTornAndCorruptStores) {
