@@ -247,7 +247,14 @@ void Session::OnReadError(beast::error_code ec) {
 // step now, so the connection closes after it.
 void Session::PushError(Response res) {
   Slot slot;
-  if (parser_ && parser_->is_header_done()) slot.method = Sv(bhttp::to_string(parser_->get().method()));
+  if (parser_ && parser_->is_header_done()) {
+    // The header was read (the body was not): answer as that request's
+    // method and version ask, so a HEAD gets no body.
+    const Request& req = parser_->get();
+    slot.method = Sv(bhttp::to_string(req.method()));
+    slot.version = req.version();
+    slot.head = req.method() == bhttp::verb::head;
+  }
   slot.start = Clock::now();
   slot.dispatched = true;
   slot.response = std::move(res);
