@@ -3,8 +3,8 @@
 # build/fuzz and runs each one for a fixed time on a temporary copy of its
 # committed seed corpus (tests/fuzz/corpus/<target>; the repo is not touched).
 #
-# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]      (default 10: ~85 s of fuzzing
-#        for the 8 targets, plus the first build, ~5 min on 2 cores)
+# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]      (default 10: ~95 s of fuzzing
+#        for the 9 targets, plus the first build, ~5 min on 2 cores)
 #
 # Prints one line per target (execs, seconds, result) and a last line
 # "fuzz: N passed, M failed"; exits non-zero if any target crashed, leaked,
@@ -40,7 +40,7 @@ if ! [[ "$secs" =~ ^[0-9]+$ ]] || [[ "$secs" -lt 1 ]]; then
   exit 2
 fi
 all_targets=(fuzz_wal_record fuzz_wal_segment fuzz_snapshot fuzz_index_file fuzz_http_key fuzz_http_json fuzz_http_url
-  fuzz_http_request)
+  fuzz_http_request fuzz_http_session)
 read -r -a targets <<<"${KYRO_FUZZ_TARGETS:-${all_targets[*]}}"
 jobs="${KYRO_FUZZ_JOBS:-2}"
 build="${KYRO_FUZZ_BUILD_DIR:-build/fuzz}"
@@ -87,7 +87,10 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus" "$work/artifacts-$t"
   cp tests/fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null
   dict=()
-  if [[ -f "tests/fuzz/$t.dict" ]]; then dict=(-dict="tests/fuzz/$t.dict"); fi
+  dict_file="tests/fuzz/$t.dict"
+  # The session harness sends requests too: it shares the request dictionary.
+  if [[ "$t" == fuzz_http_session ]]; then dict_file="tests/fuzz/fuzz_http_request.dict"; fi
+  if [[ -f "$dict_file" ]]; then dict=(-dict="$dict_file"); fi
   log="$work/$t.log"
   t0="$(date +%s)"
   # timeout: a last resort should libFuzzer itself get stuck (exit 124).

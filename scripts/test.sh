@@ -6,7 +6,7 @@
 #   3. tsan:    TSan build of the tests labelled concurrency, run them
 #   4. fuzz:    scripts/fuzz.sh: clang build of the libFuzzer targets (tests/fuzz)
 #               in build/fuzz, each run KYRO_FUZZ_SECONDS from its committed seed
-#               corpus (8 targets x 10 s + the build: ~3-5 min on 2 cores); a
+#               corpus (9 targets x 10 s + the build: ~3-5 min on 2 cores); a
 #               crash, leak, hang or broken invariant fails the phase, and the
 #               input is kept under build/fuzz/artifacts/<target>/
 #

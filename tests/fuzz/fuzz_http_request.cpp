@@ -42,6 +42,7 @@
 #include <string_view>
 
 #include "fake_store.h"
+#include "fuzz_http_util.h"
 #include "fuzz_util.h"
 #include "http/api.h"
 #include "http/response_head.h"
@@ -54,25 +55,6 @@ namespace http = kyrodb::http;
 namespace bhttp = http::bhttp;
 namespace asio = boost::asio;
 using json = nlohmann::json;
-
-http::HttpOptions OptionsFor(uint8_t flags) {
-  http::HttpOptions o;
-  o.access_log = false;
-  if (flags & 0x01) {
-    o.auth_token = "data-token";
-    o.admin_token = "admin-token";
-  }
-  if (flags & 0x10) {
-    o.max_header_bytes = 512;
-    o.max_body_bytes = 256;
-    o.max_value_bytes = 32;
-    o.max_batch_items = 4;
-    o.max_scan_limit = 8;
-    o.default_scan_limit = 4;
-    o.max_response_bytes = 256;
-  }
-  return o;
-}
 
 // Feeds all of `bytes` to the parser the way the session's reads would.
 // True when a whole request was parsed within the limits.
@@ -157,7 +139,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   const uint8_t flags = data[0];
-  const http::HttpOptions options = OptionsFor(flags);
+  const http::HttpOptions options = http::fuzz::Options((flags & 0x01) != 0, (flags & 0x10) != 0);
   http::Request req;
   if (!Parse(std::string_view(reinterpret_cast<const char*>(data + 1), size - 1), options, &req)) return 0;
   const bool head_request = req.method() == bhttp::verb::head;

@@ -355,6 +355,33 @@ void HttpSeeds() {
                                       "a\r\n{\"key\":4,\"\r\nc\r\nvalue\":\"ok\"}\r\n0\r\n\r\n"));
   Write(r, "value_too_large", Flags(0x10, request("POST /v1/put HTTP/1.1", json_type,
                                                   R"({"key":1,"value":")" + std::string(40, 'v') + R"("})")));
+
+  // fuzz_http_session: flags byte (see the harness) + a connection's bytes,
+  // here mostly several pipelined requests.
+  const std::string c = "fuzz_http_session";
+  const std::string get = request("GET /v1/get_fast/3 HTTP/1.1", "", "");
+  const std::string put = request("POST /v1/put HTTP/1.1", json_type, R"({"key":9,"value":"nine"})");
+  const std::string put_kv = request("PUT /v1/kv/9 HTTP/1.1", "", "raw");
+  Write(c, "one_get", Flags(0x00, get));
+  Write(c, "pipelined_reads", Flags(0x10, get + request("HEAD /v1/kv/2 HTTP/1.1", "", "") + get));
+  Write(c, "write_then_read", Flags(0x20, put + request("GET /v1/kv/9 HTTP/1.1", "", "")));
+  Write(c, "writes_share_a_group", Flags(0x30, put + put_kv + put + get));
+  Write(c, "failing_write_then_read", Flags(0x04, put + get));
+  const std::string close_health = request("GET /health HTTP/1.1", "Connection: close\r\n", "");
+  Write(c, "close_in_the_middle", Flags(0x00, get + close_health + get));
+  Write(c, "http10", Flags(0x40, "GET /v1/kv/1 HTTP/1.0\r\n\r\n"));
+  Write(c, "http10_keep_alive", Flags(0x00, "GET /v1/kv/1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" + get));
+  Write(c, "expect_continue",
+        Flags(0x10, request("PUT /v1/kv/4 HTTP/1.1", "Expect: 100-continue\r\n", "body after the continue")));
+  Write(c, "malformed_after_good", Flags(0x00, get + "BROKEN\r\n\r\n" + get));
+  const std::string padded = request("GET /v1/kv/1 HTTP/1.1", "X-Pad: " + std::string(600, 'p') + "\r\n", "");
+  Write(c, "header_too_large", Flags(0x08, get + padded));
+  Write(c, "body_cut_short", Flags(0x40, "POST /v1/put HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"key\""));
+  Write(c, "subscribe_last", Flags(0x00, get + request("GET /v1/subscribe HTTP/1.1", "", "") + get));
+  const char* data_token = "Authorization: Bearer data-token\r\n";
+  Write(c, "auth_mixed", Flags(0x01, request("GET /v1/kv/1 HTTP/1.1", data_token, "") +
+                                         request("GET /v1/stats HTTP/1.1", data_token, "")));
+  Write(c, "deep_pipeline", Flags(0x08, get + get + get + get + put + get + get));
 }
 
 }  // namespace
